@@ -1,0 +1,49 @@
+# Hosted Checkout — the commands of the README.
+#   make run    build (release) and serve on http://127.0.0.1:8080 with ./data/checkout.sqlite
+#   make test   the whole test suite, as CI runs it
+#   make bench  throughput and latency beside nginx, on loopback
+#   make deps   install the Debian packages the build needs (only those missing)
+
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BUILD_PACKAGES := pkg-config libmicrohttpd-dev libsqlite3-dev
+BENCH_PACKAGES := wrk nginx-light curl
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DB ?= ./data/checkout.sqlite
+
+.PHONY: deps bench-deps build release run test bench clean
+
+define install_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(BUILD_PACKAGES))
+
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES))
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product checkout
+
+run: release
+	.build/release/checkout serve --host $(HOST) --port $(PORT) --db $(DB) --demo
+
+test: deps
+	swift build
+	swift test
+
+bench: bench-deps release
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build

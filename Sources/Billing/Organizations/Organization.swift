@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// A merchant: the owner of keys, plans, links and everything else.
+public struct Organization: Hashable, Sendable {
+    /// `org_…`
+    public let id: String
+    /// Unique readable name used in URLs (`acme`).
+    public let handle: String
+    /// Display name shown to customers on hosted pages.
+    public let name: String
+    /// When it was created.
+    public let createdAt: Date
+}
+
+/// A secret API key as issued: the only moment its plain text exists outside the merchant's hands.
+public struct IssuedKey: Sendable {
+    /// The mode the key acts in.
+    public let mode: Mode
+    /// The secret (`sk_test_…`); store it now, it cannot be shown again.
+    public let secret: String
+}
+
+/// The result of creating an organization: the organization and its two first keys.
+public struct NewOrganization: Sendable {
+    /// The organization.
+    public let organization: Organization
+    /// Its test-mode secret key.
+    public let testKey: IssuedKey
+    /// Its live-mode secret key.
+    public let liveKey: IssuedKey
+}
+
+/// Secret keys: `sk_test_` or `sk_live_` followed by 32 random characters (190 bits). Only the
+/// SHA-256 of a key is stored; a lookup hashes the presented key and finds the row by hash.
+public enum SecretKey {
+    /// Random characters after the prefix.
+    static let randomLength = 32
+
+    /// A fresh key for `mode`.
+    static func generate(_ mode: Mode) -> String {
+        "sk_\(mode.rawValue)_\(Identifier.random(randomLength))"
+    }
+
+    /// The mode a key claims by its prefix, or nil when the text does not have the shape of a key.
+    public static func mode(of key: String) -> Mode? {
+        let mode: Mode
+        if key.hasPrefix("sk_test_") {
+            mode = .test
+        } else if key.hasPrefix("sk_live_") {
+            mode = .live
+        } else {
+            return nil
+        }
+        let rest = key.utf8.dropFirst(8)
+        guard (16...128).contains(rest.count), rest.allSatisfy({ Identifier.alphabet.contains($0) }) else {
+            return nil
+        }
+        return mode
+    }
+
+    /// Hex SHA-256 of the key: what the database holds.
+    static func hash(_ key: String) -> String {
+        Digest.hex(Array(key.utf8))
+    }
+}
+
+extension Ledger {
+    /// Creates an organization with a test and a live key. A taken handle is `alreadyExists`.
+    public func createOrganization(handle: String, name: String?, now: Date) throws -> NewOrganization {
+        guard Handle.isValid(handle) else {
+            throw BillingError.invalid("handle", "A handle is 1 to \(Handle.maximumLength) lowercase letters, digits and single hyphens, not starting or ending with a hyphen.")
+        }
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM organization WHERE handle = ?", arguments: [handle]) == true {
+            throw BillingError(.alreadyExists, "The handle '\(handle)' is already taken.", param: "handle")
+        }
+        let organization = Organization(
+            id: Identifier.make("org"), handle: handle,
+            name: (name?.isEmpty == false ? name! : handle), createdAt: now.truncatedToSeconds)
+        try db.execute(
+            sql: "INSERT INTO organization (id, handle, name, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [organization.id, organization.handle, organization.name, organization.createdAt.unixSeconds])
+        let testKey = try issueKey(organizationID: organization.id, mode: .test, now: now)
+        let liveKey = try issueKey(organizationID: organization.id, mode: .live, now: now)
+        return NewOrganization(organization: organization, testKey: testKey, liveKey: liveKey)
+    }
+
+    /// The organization with `handle`, if any.
+    public func organization(handle: String) throws -> Organization? {
+        try Row.fetchOne(db, sql: "SELECT * FROM organization WHERE handle = ?", arguments: [handle]).map(Organization.init(row:))
+    }
+
+    /// The organization with `id`, if any.
+    public func organization(id: String) throws -> Organization? {
+        try Row.fetchOne(db, sql: "SELECT * FROM organization WHERE id = ?", arguments: [id]).map(Organization.init(row:))
+    }
+
+    /// Issues a new key for the organization's `mode` and revokes every earlier one of that mode.
+    public func rollKey(handle: String, mode: Mode, now: Date) throws -> IssuedKey {
+        guard let organization = try organization(handle: handle) else {
+            throw BillingError.notFound("organization", handle, param: "handle")
+        }
+        try db.execute(
+            sql: "UPDATE api_key SET revoked_at = ? WHERE organization_id = ? AND mode = ? AND revoked_at IS NULL",
+            arguments: [now.unixSeconds, organization.id, mode.rawValue])
+        return try issueKey(organizationID: organization.id, mode: mode, now: now)
+    }
+
+    /// The scope a presented key acts for. Throws `unauthenticated` for a malformed, unknown or
+    /// revoked key, with a message that says which.
+    public func authenticate(key: String) throws -> (Organization, Scope) {
+        guard SecretKey.mode(of: key) != nil else {
+            throw BillingError(.unauthenticated, "Malformed API key: expected sk_test_… or sk_live_….")
+        }
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT o.*, k.mode AS key_mode, k.revoked_at AS key_revoked_at
+            FROM api_key k JOIN organization o ON o.id = k.organization_id
+            WHERE k.secret_hash = ?
+            """, arguments: [SecretKey.hash(key)])
+        else {
+            throw BillingError(.unauthenticated, "Invalid API key provided.")
+        }
+        if row["key_revoked_at"] as Int64? != nil {
+            throw BillingError(.unauthenticated, "This API key has been revoked; use the key that replaced it.")
+        }
+        let organization = Organization(row: row)
+        let mode = Mode(rawValue: row["key_mode"])!
+        return (organization, Scope(organizationID: organization.id, mode: mode))
+    }
+
+    private func issueKey(organizationID: String, mode: Mode, now: Date) throws -> IssuedKey {
+        let secret = SecretKey.generate(mode)
+        try db.execute(
+            sql: "INSERT INTO api_key (id, organization_id, mode, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [Identifier.make("key"), organizationID, mode.rawValue, SecretKey.hash(secret), now.unixSeconds])
+        return IssuedKey(mode: mode, secret: secret)
+    }
+}
+
+extension Organization {
+    init(row: Row) {
+        self.init(id: row["id"], handle: row["handle"], name: row["name"],
+                  createdAt: Date(unixSeconds: row["created_at"]))
+    }
+}

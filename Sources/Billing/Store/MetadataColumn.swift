@@ -1,0 +1,14 @@
+import Foundation
+
+/// Metadata is stored as a JSON object of strings in one TEXT column.
+enum MetadataColumn {
+    static func encode(_ metadata: Metadata) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(metadata.values), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> Metadata {
+        Metadata(validated: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// The durable home of every billing object: one SQLite database reached through GRDB.
+///
+/// A file database is a `DatabasePool` (WAL: concurrent readers, one writer) with
+/// `synchronous = FULL`, because a payment acknowledged to a customer must survive power loss, and
+/// a busy timeout, so a second process (the `checkout keys` command) waits instead of failing.
+/// `:memory:` gives a throwaway `DatabaseQueue` for tests and fixtures.
+public final class Store: Sendable {
+    /// The path given at opening, or `:memory:`.
+    public let path: String
+    private let writer: any DatabaseWriter
+
+    /// How long a connection waits for another process's write lock before failing.
+    public static let busyTimeout: TimeInterval = 5
+
+    /// Opens (creating if needed) the database at `path` and applies every pending migration.
+    /// Opening an up-to-date file migrates nothing.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            if path == ":memory:" {
+                writer = try DatabaseQueue(configuration: configuration)
+            } else {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                writer = try DatabasePool(path: path, configuration: configuration)
+            }
+            try Schema.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw BillingError(.invalidState, "Cannot open database at \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    /// The names of the migrations applied to this database, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+
+    /// Runs `body` in a read-only snapshot. Readers never wait for the writer.
+    public func read<T>(_ body: (Ledger) throws -> T) throws -> T {
+        try translatingErrors {
+            try writer.read { db in try body(Ledger(db: db)) }
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the first
+    /// read, so a check and the write that depends on it can never interleave with another writer.
+    /// Everything `body` did is committed together, or nothing is if it throws.
+    public func write<T>(_ body: (Ledger) throws -> T) throws -> T {
+        try translatingErrors {
+            try writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(Ledger(db: db))
+                    return .commit
+                }
+                return result!
+            }
+        }
+    }
+
+    /// Closes every connection; later calls fail. Called once at shutdown.
+    public func close() throws {
+        if let pool = writer as? DatabasePool {
+            try pool.close()
+        } else if let queue = writer as? DatabaseQueue {
+            try queue.close()
+        }
+    }
+
+    private func translatingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw BillingError(.invalidState, "The database is busy; try again.")
+        }
+    }
+}
+
+/// The operations of one open transaction or snapshot. Every query of the domain is a method on
+/// `Ledger`, so the rest of the program calls billing operations, never SQL.
+public struct Ledger {
+    let db: Database
+}
+
+/// Which organization and which mode a request acts for. Every object belongs to one scope and is
+/// invisible from all others.
+public struct Scope: Hashable, Sendable {
+    /// The organization's id (`org_…`).
+    public let organizationID: String
+    /// Test or live.
+    public let mode: Mode
+
+    /// A scope.
+    public init(organizationID: String, mode: Mode) {
+        self.organizationID = organizationID
+        self.mode = mode
+    }
+
+    /// Whether objects of this scope are live (`livemode` in responses).
+    public var livemode: Bool { mode == .live }
+}
+
+/// Test objects are made with test keys and paid with test cards; live ones with live keys.
+public enum Mode: String, Sendable, CaseIterable, Codable {
+    case test
+    case live
+}

@@ -1,0 +1,15 @@
+import Foundation
+
+extension Date {
+    /// Whole seconds since 1970, the resolution at which the database stores instants.
+    public var unixSeconds: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+
+    /// The instant `seconds` after 1970.
+    public init(unixSeconds seconds: Int64) {
+        self.init(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    /// This instant without its fraction of a second, so that what is returned at creation equals
+    /// what is read back later.
+    public var truncatedToSeconds: Date { Date(unixSeconds: unixSeconds) }
+}

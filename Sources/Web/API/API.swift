@@ -1,0 +1,138 @@
+import Billing
+import Foundation
+import Logging
+import Synchronization
+
+/// The merchant API under `/v1`: authentication, the JSON conventions, idempotency, and the
+/// dispatch of each route to its endpoint.
+final class API: Sendable {
+    private let store: Store
+    private let clock: Clock
+    private let publicURL: PublicURL
+    private let logger: Logger
+    private let router: Router<APIHandler>
+    /// Idempotency keys whose first request is being handled right now, by scope and key. A second
+    /// request with one of these gets 409 `idempotency_key_in_use` instead of running twice.
+    private let keysInFlight = Mutex<Set<String>>([])
+
+    init(store: Store, clock: Clock, publicURL: PublicURL, logger: Logger) {
+        self.store = store
+        self.clock = clock
+        self.publicURL = publicURL
+        self.logger = logger
+        var router = Router<APIHandler>()
+        PlansEndpoints.register(in: &router)
+        self.router = router
+    }
+
+    /// Answers one request whose path starts with `/v1/`.
+    func handle(_ request: Request) -> Response {
+        do {
+            return try respond(to: request)
+        } catch let error as APIError {
+            return error.response
+        } catch let error as BillingError {
+            return APIError(error).response
+        } catch {
+            logger.error("unhandled error: \(error)", metadata: ["request_id": "\(request.id)"])
+            return APIError.internalError(requestID: request.id).response
+        }
+    }
+
+    private func respond(to request: Request) throws -> Response {
+        let handler: APIHandler
+        let parameters: [String: String]
+        switch router.match(method: request.method, segments: request.pathSegments) {
+        case .notFound: throw APIError.unknownRoute(request.method, request.path)
+        case .methodNotAllowed(let allowed): throw APIError.methodNotAllowed(request.method, allowed: allowed)
+        case .found(let found, let values):
+            handler = found
+            parameters = values
+        }
+        let key = try Self.presentedKey(request.headers["Authorization"])
+        let (organization, scope) = try store.read { try $0.authenticate(key: key) }
+        let body = try Self.body(of: request)
+        let now = clock.now()
+        let makeContext = { (claim: IdempotencyClaim?) in
+            APIContext(request: request, body: body, parameters: parameters, organization: organization,
+                       scope: scope, now: now, store: self.store, publicURL: self.publicURL.value, idempotency: claim)
+        }
+        guard request.method == "POST", let key = request.headers["Idempotency-Key"] else {
+            return try handler(makeContext(nil))
+        }
+        return try withIdempotencyKey(key, request: request, scope: scope, now: now) { claim in
+            try handler(makeContext(claim))
+        }
+    }
+
+    /// The key of an `Authorization` header: `Bearer KEY`, or `Basic` of `KEY:` (the key as user
+    /// name, empty password).
+    static func presentedKey(_ header: String?) throws -> String {
+        guard let header, !header.isEmpty else {
+            throw APIError(status: 401, type: "authentication_error", code: "missing_api_key",
+                           message: "No API key provided. Send it as 'Authorization: Bearer sk_…' or as the HTTP Basic user name.",
+                           headers: APIError.authenticationChallenges)
+        }
+        let malformed = APIError(status: 401, type: "authentication_error", code: "invalid_api_key",
+                                 message: "Malformed Authorization header: expected 'Bearer sk_…' or Basic with the key as user name.",
+                                 headers: APIError.authenticationChallenges)
+        let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw malformed }
+        let credential = parts[1].trimmingCharacters(in: .whitespaces)
+        switch parts[0].lowercased() {
+        case "bearer":
+            return credential
+        case "basic":
+            guard let data = Data(base64Encoded: credential), let decoded = String(data: data, encoding: .utf8),
+                  let colon = decoded.firstIndex(of: ":")
+            else { throw malformed }
+            return String(decoded[..<colon])
+        default:
+            throw malformed
+        }
+    }
+
+    /// The JSON body of a POST or PATCH, after checking its media type; GETs have none.
+    private static func body(of request: Request) throws -> Body {
+        guard request.method == "POST" || request.method == "PATCH" else { return Body(fields: [:]) }
+        if !request.body.isEmpty {
+            let type = request.headers["Content-Type"]?.split(separator: ";").first?
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            guard type == "application/json" else {
+                throw APIError(status: 415, code: "unsupported_media_type",
+                               message: "Send the body as JSON with 'Content-Type: application/json'.",
+                               param: "Content-Type")
+            }
+        }
+        return try Body(request.body)
+    }
+
+    /// Runs `body` at most once for a key: replays the stored answer of an earlier identical
+    /// request, refuses a different request with the same key, and refuses a concurrent one.
+    private func withIdempotencyKey(_ key: String, request: Request, scope: Scope, now: Date,
+                                    _ body: (IdempotencyClaim) throws -> Response) throws -> Response {
+        guard !key.isEmpty, key.count <= IdempotencyRecord.maximumKeyLength else {
+            throw APIError.invalid("Idempotency-Key", "Idempotency-Key must be 1 to \(IdempotencyRecord.maximumKeyLength) characters.")
+        }
+        let claim = IdempotencyClaim(
+            key: key, fingerprint: IdempotencyRecord.fingerprint(method: request.method, path: request.path, body: request.body))
+        let lock = "\(scope.organizationID)|\(scope.mode.rawValue)|\(key)"
+        guard keysInFlight.withLock({ $0.insert(lock).inserted }) else {
+            throw APIError(status: 409, type: "idempotency_error", code: "idempotency_key_in_use",
+                           message: "A request with this Idempotency-Key is still being processed; retry after it completes.",
+                           param: "Idempotency-Key")
+        }
+        defer { _ = keysInFlight.withLock { $0.remove(lock) } }
+        if let record = try store.read({ try $0.idempotencyRecord(key: key, in: scope, now: now) }) {
+            guard record.requestHash == claim.fingerprint else {
+                throw APIError(status: 409, type: "idempotency_error", code: "idempotency_key_reused",
+                               message: "This Idempotency-Key was used with a different request; use a new key for a new request.",
+                               param: "Idempotency-Key")
+            }
+            var replay = Response.json(record.status, record.body)
+            replay.headers.add("Idempotent-Replayed", "true")
+            return replay
+        }
+        return try body(claim)
+    }
+}

@@ -1,0 +1,115 @@
+import Billing
+import Foundation
+
+/// A JSON request body that is an object, with typed accessors that fail with a 400 naming the
+/// field. Unknown fields are ignored, as the API conventions say.
+struct Body {
+    let fields: [String: JSON]
+
+    /// Parses the request body. An empty body is an empty object.
+    init(_ bytes: [UInt8]) throws(APIError) {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            fields = [:]
+            return
+        }
+        guard let json = JSON.parse(bytes) else {
+            throw APIError(status: 400, code: "invalid_json", message: "The request body is not valid JSON.")
+        }
+        guard case .object(let pairs) = json else {
+            throw APIError(status: 400, code: "invalid_json", message: "The request body must be a JSON object.")
+        }
+        fields = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+    }
+
+    init(fields: [String: JSON]) {
+        self.fields = fields
+    }
+
+    /// Whether `key` is present (null counts as present).
+    func has(_ key: String) -> Bool { fields[key] != nil }
+
+    /// A string; nil when absent or null. `maxLength` in characters.
+    func string(_ key: String, maxLength: Int? = nil) throws(APIError) -> String? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .string(let text) = value else { throw APIError.invalid(key, "\(key) must be a string.") }
+        if let maxLength, text.count > maxLength {
+            throw APIError.invalid(key, "\(key) can be at most \(maxLength) characters.")
+        }
+        return text
+    }
+
+    /// A string that must be present and non-empty.
+    func requiredString(_ key: String, maxLength: Int? = nil) throws(APIError) -> String {
+        guard let text = try string(key, maxLength: maxLength) else { throw APIError.missing(key) }
+        guard !text.isEmpty else { throw APIError.invalid(key, "\(key) must not be empty.") }
+        return text
+    }
+
+    /// An integer; nil when absent or null. Numbers with a fraction are rejected.
+    func integer(_ key: String) throws(APIError) -> Int64? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .number(let number) = value else { throw APIError.invalid(key, "\(key) must be an integer.") }
+        guard let integer = Self.exactInteger(number) else {
+            throw APIError.invalid(key, "\(key) must be an integer (no fraction) within 64 bits.")
+        }
+        return integer
+    }
+
+    /// An integer that must be present.
+    func requiredInteger(_ key: String) throws(APIError) -> Int64 {
+        guard let value = try integer(key) else { throw APIError.missing(key) }
+        return value
+    }
+
+    /// A decimal number, exact as written.
+    func decimal(_ key: String) throws(APIError) -> Decimal? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .number(let number) = value else { throw APIError.invalid(key, "\(key) must be a number.") }
+        return number
+    }
+
+    /// A boolean; nil when absent or null.
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .bool(let flag) = value else { throw APIError.invalid(key, "\(key) must be true or false.") }
+        return flag
+    }
+
+    /// A nested object; nil when absent or null.
+    func object(_ key: String) throws(APIError) -> Body? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .object(let pairs) = value else { throw APIError.invalid(key, "\(key) must be an object.") }
+        return Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// Metadata: an object whose values are strings, numbers or booleans (kept as their text), within
+    /// the limits of `Metadata`. Absent or null is empty.
+    func metadata(_ key: String = "metadata") throws(APIError) -> Metadata {
+        guard let value = fields[key], value != .null else { return .empty }
+        guard case .object(let pairs) = value else { throw APIError.invalid(key, "\(key) must be an object of strings.") }
+        var values: [String: String] = [:]
+        for (name, item) in pairs {
+            switch item {
+            case .string(let text): values[name] = text
+            case .number(let number): values[name] = number.description
+            case .bool(let flag): values[name] = flag ? "true" : "false"
+            default: throw APIError.invalid("\(key)[\(name)]", "Metadata values must be strings.")
+            }
+        }
+        do {
+            return try Metadata(values, param: key)
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    static func exactInteger(_ number: Decimal) -> Int64? {
+        guard number.magnitude <= Decimal(Int64.max) else { return nil }
+        var value = number
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 0, .plain)
+        guard rounded == number else { return nil }
+        let integer = NSDecimalNumber(decimal: rounded).int64Value
+        return Decimal(integer) == rounded ? integer : nil
+    }
+}

@@ -1,0 +1,151 @@
+import Billing
+import Foundation
+import Logging
+import Synchronization
+
+/// How the whole application is set up.
+public struct ApplicationConfiguration: Sendable {
+    /// Socket, threads and limits.
+    public var server = ServerConfiguration()
+    /// SQLite file, or `:memory:`.
+    public var databasePath = "./data/checkout.sqlite"
+    /// Base URL customers reach the pages on; defaults to `http://HOST:PORT` once bound.
+    public var publicURL: String?
+    /// Folder holding `Templates/` and `Public/`.
+    public var resourcesDirectory = Application.defaultResourcesDirectory()
+
+    /// The defaults.
+    public init() {}
+}
+
+/// The checkout server: the store, the API, the pages and the HTTP server, wired together.
+public final class Application: Sendable {
+    /// The database.
+    public let store: Store
+    private let server: HTTPServer
+    private let baseURL: PublicURL
+    private let logger: Logger
+
+    /// Opens the store (migrating it) and prepares every component; nothing listens yet.
+    public init(configuration: ApplicationConfiguration, clock: Clock = .system, logger: Logger) throws {
+        self.logger = logger
+        store = try Store(path: configuration.databasePath)
+        let resources = URL(fileURLWithPath: configuration.resourcesDirectory)
+        let staticFiles = try StaticFiles(directory: resources.appendingPathComponent("Public").path)
+        let renderer = try PageRenderer(directory: resources.appendingPathComponent("Templates").path,
+                                        assetVersion: staticFiles.version)
+        let baseURL = PublicURL(configuration.publicURL)
+        self.baseURL = baseURL
+        let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger)
+        let pages = Pages(renderer: renderer, store: store, clock: clock)
+        let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
+        let limit = configuration.server.maximumBodySize
+        let errors = ProtocolErrorResponses(
+            payloadTooLarge: { request in
+                request.isAPI ? APIError.payloadTooLarge(limit: limit).response
+                    : pages.message(status: 413, heading: "Request too large", text: "The form sent more than \(limit / 1024) KiB.")
+            },
+            badRequest: { request, reason in
+                request.isAPI ? APIError(status: 400, code: "bad_request", message: reason).response
+                    : pages.message(status: 400, heading: "Bad request", text: reason)
+            })
+        server = HTTPServer(configuration: configuration.server, errors: errors, accessLog: { method, path, status, micros, id in
+            logger.info("\(method) \(path) \(status) \(micros)µs", metadata: ["request_id": "\(id)"])
+        }, handler: router.handle)
+    }
+
+    /// Binds the socket and starts serving. Returns the URL it listens on.
+    @discardableResult
+    public func start() throws -> String {
+        try server.start()
+        let url = "http://\(server.configuration.host.contains(":") ? "[\(server.configuration.host)]" : server.configuration.host):\(server.port)"
+        baseURL.setDefault(url)
+        return url
+    }
+
+    /// The bound port.
+    public var port: UInt16 { server.port }
+
+    /// Base URL of the hosted pages.
+    public var publicURL: String { baseURL.value }
+
+    /// Stops accepting, finishes requests in flight, closes the database.
+    public func stop() {
+        server.stop()
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the database failed: \(error)")
+        }
+    }
+
+    /// Where `Templates/` and `Public/` are looked for when not configured: `$CHECKOUT_RESOURCES`,
+    /// the working directory, or the package root above a `.build/<config>/checkout` binary.
+    public static func defaultResourcesDirectory() -> String {
+        if let configured = ProcessInfo.processInfo.environment["CHECKOUT_RESOURCES"] { return configured }
+        let fileManager = FileManager.default
+        let candidates = [
+            fileManager.currentDirectoryPath,
+            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+                .deletingLastPathComponent().appendingPathComponent("../../..").standardizedFileURL.path,
+            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+                .deletingLastPathComponent().appendingPathComponent("../../../..").standardizedFileURL.path,
+        ]
+        return candidates.first { fileManager.fileExists(atPath: "\($0)/Templates") } ?? fileManager.currentDirectoryPath
+    }
+}
+
+/// The public base URL, known only once the port is bound when none was configured.
+final class PublicURL: Sendable {
+    private let state: Mutex<(configured: String?, value: String)>
+
+    init(_ configured: String?) {
+        let trimmed = configured.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        state = Mutex((trimmed, trimmed ?? ""))
+    }
+
+    /// Uses `url` unless one was configured.
+    func setDefault(_ url: String) {
+        state.withLock { if $0.configured == nil { $0.value = url } }
+    }
+
+    /// The URL, without trailing slash.
+    var value: String { state.withLock { $0.value } }
+}
+
+/// Sends each request to the part of the application that owns its path.
+struct TopLevelRouter: Sendable {
+    let api: API
+    let pages: Pages
+    let staticFiles: StaticFiles
+
+    func handle(_ request: Request) -> Response {
+        let path = request.path
+        if path == "/healthz" {
+            guard request.method == "GET" || request.method == "HEAD" else {
+                return APIError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]).response
+            }
+            return .json(200, Self.healthy)
+        }
+        if request.isAPI {
+            return api.handle(request)
+        }
+        if path.hasPrefix("/static/") {
+            let name = String(path.dropFirst("/static/".count))
+            guard request.method == "GET" || request.method == "HEAD" else {
+                var response = pages.message(status: 405, heading: "Method not allowed", text: "Static files can only be read.")
+                response.headers.add("Allow", "GET, HEAD")
+                return response
+            }
+            return staticFiles.response(for: request, name: name) ?? pages.notFound()
+        }
+        return pages.handle(request)
+    }
+
+    private static let healthy = JSON.object([("status", .string("ok"))]).serialized()
+}
+
+extension Request {
+    /// Whether the request is for the merchant API (answered in JSON, errors included).
+    var isAPI: Bool { path == "/v1" || path.hasPrefix("/v1/") }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Billing
+import Dispatch
+import Foundation
+import Logging
+import Web
+
+/// `checkout serve`: runs the server until SIGINT or SIGTERM.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the API and the hosted pages.")
+
+    @Option(help: "Numeric address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind; 0 picks a free one.")
+    var port: UInt16 = 8080
+
+    @Option(help: "SQLite database file, or :memory: for a throwaway one.")
+    var db = "./data/checkout.sqlite"
+
+    @Option(name: .customLong("public-url"), help: "Base URL customers reach the pages on (default http://HOST:PORT).")
+    var publicURL: String?
+
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("connection-timeout"), help: "Seconds an idle connection is kept.")
+    var connectionTimeout: UInt32 = 30
+
+    @Option(name: .customLong("per-ip-connections"), help: "Connections one client address may hold open.")
+    var perIPConnections: UInt32 = 256
+
+    @Option(name: .customLong("max-body"), help: "Largest request body in bytes.")
+    var maxBody = 64 * 1024
+
+    @Option(help: "Folder holding Templates/ and Public/.")
+    var resources: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Flag(help: "Create a 'demo' organization on first start and print its test key.")
+    var demo = false
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256.") }
+        if maxBody < 1024 { throw ValidationError("--max-body must be at least 1024 bytes.") }
+        if let publicURL, URL(string: publicURL)?.scheme?.hasPrefix("http") != true {
+            throw ValidationError("--public-url must be an absolute http or https URL.")
+        }
+    }
+
+    func run() throws {
+        let logLevel = self.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "checkout")
+        var configuration = ApplicationConfiguration()
+        configuration.server.host = host
+        configuration.server.port = port
+        configuration.server.connectionTimeout = connectionTimeout
+        configuration.server.perIPConnectionLimit = perIPConnections
+        configuration.server.maximumBodySize = maxBody
+        if let threads { configuration.server.threads = threads }
+        configuration.databasePath = db
+        configuration.publicURL = publicURL
+        if let resources { configuration.resourcesDirectory = resources }
+
+        // Signals are taken from the default handlers before the server starts, so that a SIGTERM
+        // arriving during start-up still ends in a graceful stop.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let stopRequested = DispatchSemaphore(value: 0)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stopRequested.signal() }
+            source.resume()
+            return source
+        }
+
+        let application = try Application(configuration: configuration, logger: logger)
+        let url = try application.start()
+        say("listening on \(url)")
+        if demo { try DemoOrganization.ensure(in: application) }
+        stopRequested.wait()
+        logger.info("stopping: finishing requests in flight")
+        application.stop()
+        sources.forEach { $0.cancel() }
+        logger.info("stopped")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The demo organization `make run` creates on a new database.
+enum DemoOrganization {
+    static func ensure(in application: Application) throws {
+        let store = application.store
+        if try store.read({ try $0.organization(handle: "demo") }) != nil {
+            say("demo organization exists; its test key was printed when it was created (new one: checkout keys roll demo --mode test --db \(store.path))")
+            return
+        }
+        let created = try store.write { try $0.createOrganization(handle: "demo", name: "Demo Store", now: Date()) }
+        let plan = try store.write { ledger in
+            try ledger.createPlan(PlanDraft(name: "Pro plan", amount: 150_000, currency: "NGN", interval: "month",
+                                            description: "Everything in Pro, billed monthly."),
+                                  in: Scope(organizationID: created.organization.id, mode: .test), now: Date())
+        }
+        say("demo organization created")
+        say("  test key: \(created.testKey.secret)")
+        say("  sample plan: \(plan.id)")
+        say("  try: curl -s \(application.publicURL)/v1/plans -H 'Authorization: Bearer \(created.testKey.secret)'")
+    }
+}
+
+/// Writes a line to standard output at once, unbuffered, so a process reading the pipe (a test,
+/// `make run`) sees it immediately.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
