@@ -114,3 +114,23 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
     case test
     case live
 }
+
+/// The SQLite settings a connection runs with, for operators and tests to check.
+public struct StorageSettings: Sendable {
+    /// `wal` for files, `memory` for `:memory:`.
+    public let journalMode: String
+    /// 2 is FULL.
+    public let synchronous: Int
+    /// How long a connection waits for a lock.
+    public let busyTimeoutMilliseconds: Int
+}
+
+extension Ledger {
+    /// The settings of this connection.
+    public func pragmas() throws -> StorageSettings {
+        StorageSettings(
+            journalMode: try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+            synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+            busyTimeoutMilliseconds: try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 0)
+    }
+}

@@ -11,9 +11,8 @@ final class API: Sendable {
     private let publicURL: PublicURL
     private let logger: Logger
     private let router: Router<APIHandler>
-    /// Idempotency keys whose first request is being handled right now, by scope and key. A second
-    /// request with one of these gets 409 `idempotency_key_in_use` instead of running twice.
-    private let keysInFlight = Mutex<Set<String>>([])
+    /// Idempotency keys whose first request is being handled right now.
+    let keysInFlight = IdempotencyLocks()
 
     init(store: Store, clock: Clock, publicURL: PublicURL, logger: Logger) {
         self.store = store
@@ -116,13 +115,13 @@ final class API: Sendable {
         }
         let claim = IdempotencyClaim(
             key: key, fingerprint: IdempotencyRecord.fingerprint(method: request.method, path: request.path, body: request.body))
-        let lock = "\(scope.organizationID)|\(scope.mode.rawValue)|\(key)"
-        guard keysInFlight.withLock({ $0.insert(lock).inserted }) else {
+        let lock = IdempotencyLocks.name(key: key, scope: scope)
+        guard keysInFlight.acquire(lock) else {
             throw APIError(status: 409, type: "idempotency_error", code: "idempotency_key_in_use",
                            message: "A request with this Idempotency-Key is still being processed; retry after it completes.",
                            param: "Idempotency-Key")
         }
-        defer { _ = keysInFlight.withLock { $0.remove(lock) } }
+        defer { keysInFlight.release(lock) }
         if let record = try store.read({ try $0.idempotencyRecord(key: key, in: scope, now: now) }) {
             guard record.requestHash == claim.fingerprint else {
                 throw APIError(status: 409, type: "idempotency_error", code: "idempotency_key_reused",
@@ -134,5 +133,27 @@ final class API: Sendable {
             return replay
         }
         return try body(claim)
+    }
+}
+
+/// Idempotency keys held by requests being handled, by scope and key. A second request with a held
+/// key gets 409 `idempotency_key_in_use` instead of running twice. In memory, because one process
+/// owns the database: a crash releases every key, and the stored records decide after a restart.
+final class IdempotencyLocks: Sendable {
+    private let held = Mutex<Set<String>>([])
+
+    /// The lock name of `key` in `scope`.
+    static func name(key: String, scope: Scope) -> String {
+        "\(scope.organizationID)|\(scope.mode.rawValue)|\(key)"
+    }
+
+    /// Takes the lock; false when another request holds it.
+    func acquire(_ name: String) -> Bool {
+        held.withLock { $0.insert(name).inserted }
+    }
+
+    /// Gives the lock back.
+    func release(_ name: String) {
+        _ = held.withLock { $0.remove(name) }
     }
 }

@@ -25,6 +25,8 @@ public final class Application: Sendable {
     private let server: HTTPServer
     private let baseURL: PublicURL
     private let logger: Logger
+    /// The API, reachable by tests of this module.
+    let api: API
 
     /// Opens the store (migrating it) and prepares every component; nothing listens yet.
     public init(configuration: ApplicationConfiguration, clock: Clock = .system, logger: Logger) throws {
@@ -37,6 +39,7 @@ public final class Application: Sendable {
         let baseURL = PublicURL(configuration.publicURL)
         self.baseURL = baseURL
         let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger)
+        self.api = api
         let pages = Pages(renderer: renderer, store: store, clock: clock)
         let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize

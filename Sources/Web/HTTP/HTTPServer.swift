@@ -109,13 +109,15 @@ public final class HTTPServer: @unchecked Sendable {
     /// answered, then closes every connection and joins the threads.
     public func stop() {
         guard let daemon else { return }
+        // Quiescing hands the listening socket back to us; closing it at once makes new
+        // connections fail fast instead of waiting in a backlog nobody reads.
         let socket = MHD_quiesce_daemon(daemon)
+        if socket >= 0 { close(socket) }
         let deadline = Date().addingTimeInterval(configuration.shutdownGracePeriod)
         while inFlight.withLock({ $0 }) > 0, Date() < deadline {
             usleep(10_000)
         }
         MHD_stop_daemon(daemon)
-        if socket >= 0 { close(socket) }
         self.daemon = nil
     }
 

@@ -1,0 +1,65 @@
+import Billing
+import Foundation
+import Testing
+
+@Suite struct MoneyTests {
+    @Test(arguments: [("NGN", 2), ("usd", 2), ("JPY", 0), ("KRW", 0), ("KWD", 3), ("BHD", 3), ("CLF", 4), ("EUR", 2)])
+    func currenciesKnowTheirExponent(code: String, exponent: Int) throws {
+        let currency = try #require(Currency(code: code))
+        #expect(currency.exponent == exponent)
+        #expect(currency.code == code.uppercased())
+    }
+
+    @Test(arguments: ["XYZ", "US", "USDD", "", "12A", "usd "])
+    func unknownCodesAreRejected(code: String) {
+        #expect(Currency(code: code) == nil)
+    }
+
+    @Test(arguments: [
+        ("29.99", "USD", 2999 as Int64?),
+        ("0.01", "USD", 1),
+        ("1500", "NGN", 150000),
+        ("0.1", "USD", 10),
+        ("29.999", "USD", nil),
+        ("500", "JPY", 500),
+        ("500.5", "JPY", nil),
+        ("1.005", "KWD", 1005),
+        ("1.0005", "KWD", nil),
+        ("92233720368547758.07", "USD", Int64.max),
+        ("92233720368547758.08", "USD", nil),
+    ])
+    func decimalMajorUnitsConvertExactly(text: String, code: String, expected: Int64?) throws {
+        let currency = try #require(Currency(code: code))
+        let major = try #require(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
+        #expect(Money(major: major, currency: currency)?.minorUnits == expected)
+    }
+
+    @Test(arguments: [(2999 as Int64, "USD", "29.99"), (500, "JPY", "500"), (1005, "KWD", "1.005"), (1, "USD", "0.01")])
+    func minorUnitsRoundTripToMajor(units: Int64, code: String, major: String) throws {
+        let money = Money(minorUnits: units, currency: try #require(Currency(code: code)))
+        #expect(money.major == Decimal(string: major, locale: Locale(identifier: "en_US_POSIX")))
+    }
+}
+
+@Suite struct HandleTests {
+    @Test(arguments: ["pro", "acme-2024", "a", "a-b-c", String(repeating: "x", count: 64)])
+    func validHandles(text: String) {
+        #expect(Handle.isValid(text))
+    }
+
+    @Test(arguments: ["", "-pro", "pro-", "a--b", "Pro", "pro plan", "pro_plan", "ünï", String(repeating: "x", count: 65)])
+    func invalidHandles(text: String) {
+        #expect(!Handle.isValid(text))
+    }
+}
+
+@Suite struct MetadataTests {
+    @Test func limitsAreEnforced() throws {
+        #expect(throws: BillingError.self) { try Metadata(Dictionary(uniqueKeysWithValues: (0...50).map { ("k\($0)", "v") })) }
+        #expect(throws: BillingError.self) { try Metadata([String(repeating: "k", count: 41): "v"]) }
+        #expect(throws: BillingError.self) { try Metadata(["k": String(repeating: "v", count: 501)]) }
+        #expect(throws: BillingError.self) { try Metadata(["": "v"]) }
+        let ok = try Metadata(Dictionary(uniqueKeysWithValues: (0..<50).map { ("k\($0)", String(repeating: "v", count: 500)) }))
+        #expect(ok.values.count == 50)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+/// The `checkout` executable as an operator runs it.
+@Suite(.serialized) struct CommandLineTests {
+    static let binary = TestServer.packageRoot.appendingPathComponent(".build/debug/checkout").path
+
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryDatabase() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("db.sqlite").path
+    }
+
+    /// A `checkout serve` process and the lines it printed.
+    final class ServeProcess: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        private(set) var lines: [String] = []
+        private var pending = Data()
+        let port: UInt16
+
+        init(arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.arguments = ["serve", "--port", "0", "--resources", TestServer.packageRoot.path] + arguments
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let first = try Self.readLine(from: output.fileHandleForReading, buffer: &pending)
+            lines.append(first)
+            guard first.hasPrefix("listening on http://127.0.0.1:"), let port = UInt16(first.split(separator: ":").last ?? "") else {
+                process.terminate()
+                throw TestFailure("unexpected first line: \(first)")
+            }
+            self.port = port
+        }
+
+        func readLine() throws -> String {
+            let line = try Self.readLine(from: output.fileHandleForReading, buffer: &pending)
+            lines.append(line)
+            return line
+        }
+
+        /// Sends SIGTERM and returns the exit status and whatever else was printed.
+        func terminate() -> (Int32, String) {
+            process.terminate()
+            process.waitUntilExit()
+            let rest = output.fileHandleForReading.readDataToEndOfFile()
+            return (process.terminationStatus, String(decoding: pending + rest, as: UTF8.self))
+        }
+
+        static func readLine(from handle: FileHandle, buffer: inout Data) throws -> String {
+            while true {
+                if let newline = buffer.firstIndex(of: 10) {
+                    let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                    buffer = Data(buffer[(newline + 1)...])
+                    return line
+                }
+                let chunk = handle.availableData
+                if chunk.isEmpty { throw TestFailure("process closed its output") }
+                buffer.append(chunk)
+            }
+        }
+    }
+
+    @Test func orgCreatePrintsIDHandleAndBothKeys() throws {
+        let db = try Self.temporaryDatabase()
+        let output = try Self.run(["org", "create", "acme-shop", "--name", "Acme Shop", "--db", db])
+        #expect(output.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: String])
+        #expect(Set(json.keys) == ["id", "handle", "test_key", "live_key"])
+        #expect(json["handle"] == "acme-shop")
+        #expect(json["id"]?.hasPrefix("org_") == true)
+        #expect(json["test_key"]?.hasPrefix("sk_test_") == true)
+        #expect(json["live_key"]?.hasPrefix("sk_live_") == true)
+        #expect((json["test_key"]?.count ?? 0) >= 8 + 22)
+
+        let again = try Self.run(["org", "create", "acme-shop", "--db", db])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already taken"))
+        let invalid = try Self.run(["org", "create", "Acme_Shop", "--db", db])
+        #expect(invalid.status != 0)
+    }
+
+    @Test func keysRollRevokesTheOldKeyOnARunningServer() throws {
+        let db = try Self.temporaryDatabase()
+        let created = try Self.run(["org", "create", "rollers", "--db", db])
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: String])
+        let server = try ServeProcess(arguments: ["--db", db, "--log-level", "warning"])
+        defer { _ = server.terminate() }
+        let before = try HTTPConnection(port: server.port)
+        try before.send("GET", "/v1/plans", headers: [("Authorization", "Bearer \(keys["test_key"]!)")])
+        #expect(try before.receive()?.status == 200)
+
+        let rolled = try Self.run(["keys", "roll", "rollers", "--mode", "test", "--db", db])
+        #expect(rolled.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(rolled.stdout.utf8)) as? [String: String])
+        let newKey = try #require(json["key"])
+        #expect(newKey.hasPrefix("sk_test_") && newKey != keys["test_key"])
+
+        let old = try HTTPConnection(port: server.port)
+        try old.send("GET", "/v1/plans", headers: [("Authorization", "Bearer \(keys["test_key"]!)")])
+        #expect(try old.receive()?.status == 401)
+        let fresh = try HTTPConnection(port: server.port)
+        try fresh.send("GET", "/v1/plans", headers: [("Authorization", "Bearer \(newKey)")])
+        #expect(try fresh.receive()?.status == 200)
+        let live = try HTTPConnection(port: server.port)
+        try live.send("GET", "/v1/plans", headers: [("Authorization", "Bearer \(keys["live_key"]!)")])
+        #expect(try live.receive()?.status == 200)
+    }
+
+    @Test func serveLogsOneLinePerRequestAndStopsGracefully() throws {
+        let db = try Self.temporaryDatabase()
+        let server = try ServeProcess(arguments: ["--db", db, "--demo"])
+        var demoKey: String?
+        while demoKey == nil {
+            let line = try server.readLine()
+            if line.contains("test key:") { demoKey = line.split(separator: " ").last.map(String.init) }
+        }
+        let key = try #require(demoKey)
+
+        // A request in flight: headers and half of the body sent…
+        let body = Array(#"{"name":"In flight","amount":700}"#.utf8)
+        let slow = try HTTPConnection(port: server.port)
+        try slow.send(Array("POST /v1/plans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body[..<8])
+        let health = try HTTPConnection(port: server.port)
+        try health.send("GET", "/healthz")
+        #expect(try health.receive()?.status == 200)
+        Thread.sleep(forTimeInterval: 0.2)
+
+        // …SIGTERM arrives; the server stops accepting but still answers the request in flight.
+        server.process.terminate()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(throws: (any Error).self) { try HTTPConnection(port: server.port) }
+        try slow.send(Array(body[8...]))
+        let answered = try #require(try slow.receive())
+        #expect(answered.status == 201)
+
+        let (status, rest) = server.terminate()
+        #expect(status == 0)
+        let log = server.lines.joined(separator: "\n") + "\n" + rest
+        #expect(log.contains("GET /healthz 200"))
+        #expect(log.contains("POST /v1/plans 201"))
+        #expect(log.range(of: #"GET /healthz 200 \d+µs"#, options: .regularExpression) != nil)
+        #expect(log.contains("stopped"))
+
+        // The plan created during shutdown is in the database.
+        let restarted = try ServeProcess(arguments: ["--db", db, "--log-level", "warning"])
+        defer { _ = restarted.terminate() }
+        let check = try HTTPConnection(port: restarted.port)
+        try check.send("GET", "/v1/plans", headers: [("Authorization", "Bearer \(key)")])
+        let list = try #require(try check.receive())
+        #expect(list.text.contains("In flight"))
+    }
+}

@@ -1,0 +1,72 @@
+import Billing
+import Foundation
+import Logging
+@testable import Web
+
+/// A real server on a free port of 127.0.0.1 with a fresh SQLite file, and one organization with
+/// its keys. Each test makes its own and stops it.
+final class TestServer: @unchecked Sendable {
+    let application: Application
+    let directory: URL
+    let databasePath: String
+    let testKey: String
+    let liveKey: String
+    let organization: Organization
+    var port: UInt16 { application.port }
+    var url: String { application.publicURL }
+
+    /// Starts a server on `databasePath` (a new temporary file by default).
+    init(databasePath: String? = nil, configure: (inout ApplicationConfiguration) -> Void = { _ in }) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.databasePath = databasePath ?? directory.appendingPathComponent("checkout.sqlite").path
+        var configuration = ApplicationConfiguration()
+        configuration.server.port = 0
+        configuration.server.threads = 2
+        configuration.databasePath = self.databasePath
+        configuration.resourcesDirectory = TestServer.packageRoot.path
+        configure(&configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        application = try Application(configuration: configuration, logger: logger)
+        try application.start()
+        let created = try application.store.write {
+            try $0.createOrganization(handle: "acme-\(Identifier.random(6).lowercased())", name: "Acme", now: Date())
+        }
+        organization = created.organization
+        testKey = created.testKey.secret
+        liveKey = created.liveKey.secret
+    }
+
+    func stop() {
+        application.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A new connection to the server.
+    func connect() throws -> HTTPConnection {
+        try HTTPConnection(port: port)
+    }
+
+    /// One request on its own connection.
+    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> HTTPResponse {
+        let connection = try connect()
+        try connection.send(method, path, headers: headers, body: body)
+        guard let response = try connection.receive(headOnly: method == "HEAD") else {
+            throw TestFailure("no response to \(method) \(path)")
+        }
+        return response
+    }
+
+    /// An API call with the test key (or `key`) and a JSON body.
+    func api(_ method: String, _ path: String, key: String? = nil, json: String? = nil,
+             headers: [(String, String)] = []) throws -> HTTPResponse {
+        var all = [("Authorization", "Bearer \(key ?? testKey)")]
+        if json != nil { all.append(("Content-Type", "application/json")) }
+        return try request(method, path, headers: all + headers, body: Array((json ?? "").utf8))
+    }
+
+    /// The package's root folder (Templates/, Public/, .build/).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
