@@ -63,3 +63,21 @@ import Testing
         #expect(ok.values.count == 50)
     }
 }
+
+@Suite struct IdentifierTests {
+    @Test func randomStringsUseTheWholeAlphabetEvenly() {
+        var counts: [Character: Int] = [:]
+        for _ in 0..<2000 {
+            for character in Identifier.random(31) { counts[character, default: 0] += 1 }
+        }
+        // 62 000 draws over 62 symbols: 1 000 expected each; 800…1 200 is > 6 standard deviations.
+        #expect(counts.count == 62)
+        #expect(counts.values.allSatisfy { (800...1200).contains($0) })
+    }
+
+    @Test(arguments: [1, 9, 10, 11, 24, 32])
+    func lengthsAreExact(count: Int) {
+        #expect(Identifier.random(count).count == count)
+        #expect(Identifier.make("pl").count == 3 + 24)
+    }
+}

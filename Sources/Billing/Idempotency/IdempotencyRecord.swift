@@ -27,7 +27,7 @@ extension IdempotencyRecord {
 extension Ledger {
     /// The record of `key` in `scope`, if one was stored and is younger than the retention.
     public func idempotencyRecord(key: String, in scope: Scope, now: Date) throws -> IdempotencyRecord? {
-        try Row.fetchOne(db, sql: """
+        try fetchRow("""
             SELECT request_hash, status, response_body FROM idempotency_key
             WHERE organization_id = ? AND livemode = ? AND key = ? AND created_at >= ?
             """, arguments: [scope.organizationID, scope.livemode, key,
@@ -41,9 +41,9 @@ extension Ledger {
     /// Stores the outcome of `key` in the caller's transaction, so the object created and the
     /// record of its creation commit together. Expired records are pruned on the way.
     public func saveIdempotencyRecord(_ record: IdempotencyRecord, key: String, in scope: Scope, now: Date) throws {
-        try db.execute(sql: "DELETE FROM idempotency_key WHERE created_at < ?",
+        try execute("DELETE FROM idempotency_key WHERE created_at < ?",
                        arguments: [now.addingTimeInterval(-IdempotencyRecord.retention).unixSeconds])
-        try db.execute(sql: """
+        try execute("""
             INSERT OR REPLACE INTO idempotency_key
                 (organization_id, livemode, key, request_hash, status, response_body, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)

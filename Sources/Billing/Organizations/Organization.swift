@@ -72,14 +72,14 @@ extension Ledger {
         guard Handle.isValid(handle) else {
             throw BillingError.invalid("handle", "A handle is 1 to \(Handle.maximumLength) lowercase letters, digits and single hyphens, not starting or ending with a hyphen.")
         }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM organization WHERE handle = ?", arguments: [handle]) == true {
+        if try fetchValue(Bool.self, "SELECT 1 FROM organization WHERE handle = ?", arguments: [handle]) == true {
             throw BillingError(.alreadyExists, "The handle '\(handle)' is already taken.", param: "handle")
         }
         let organization = Organization(
             id: Identifier.make("org"), handle: handle,
             name: (name?.isEmpty == false ? name! : handle), createdAt: now.truncatedToSeconds)
-        try db.execute(
-            sql: "INSERT INTO organization (id, handle, name, created_at) VALUES (?, ?, ?, ?)",
+        try execute(
+            "INSERT INTO organization (id, handle, name, created_at) VALUES (?, ?, ?, ?)",
             arguments: [organization.id, organization.handle, organization.name, organization.createdAt.unixSeconds])
         let testKey = try issueKey(organizationID: organization.id, mode: .test, now: now)
         let liveKey = try issueKey(organizationID: organization.id, mode: .live, now: now)
@@ -88,12 +88,12 @@ extension Ledger {
 
     /// The organization with `handle`, if any.
     public func organization(handle: String) throws -> Organization? {
-        try Row.fetchOne(db, sql: "SELECT * FROM organization WHERE handle = ?", arguments: [handle]).map(Organization.init(row:))
+        try fetchRow("SELECT * FROM organization WHERE handle = ?", arguments: [handle]).map(Organization.init(row:))
     }
 
     /// The organization with `id`, if any.
     public func organization(id: String) throws -> Organization? {
-        try Row.fetchOne(db, sql: "SELECT * FROM organization WHERE id = ?", arguments: [id]).map(Organization.init(row:))
+        try fetchRow("SELECT * FROM organization WHERE id = ?", arguments: [id]).map(Organization.init(row:))
     }
 
     /// Issues a new key for the organization's `mode` and revokes every earlier one of that mode.
@@ -101,8 +101,8 @@ extension Ledger {
         guard let organization = try organization(handle: handle) else {
             throw BillingError.notFound("organization", handle, param: "handle")
         }
-        try db.execute(
-            sql: "UPDATE api_key SET revoked_at = ? WHERE organization_id = ? AND mode = ? AND revoked_at IS NULL",
+        try execute(
+            "UPDATE api_key SET revoked_at = ? WHERE organization_id = ? AND mode = ? AND revoked_at IS NULL",
             arguments: [now.unixSeconds, organization.id, mode.rawValue])
         return try issueKey(organizationID: organization.id, mode: mode, now: now)
     }
@@ -113,7 +113,7 @@ extension Ledger {
         guard SecretKey.mode(of: key) != nil else {
             throw BillingError(.unauthenticated, "Malformed API key: expected sk_test_… or sk_live_….")
         }
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try fetchRow("""
             SELECT o.*, k.mode AS key_mode, k.revoked_at AS key_revoked_at
             FROM api_key k JOIN organization o ON o.id = k.organization_id
             WHERE k.secret_hash = ?
@@ -131,8 +131,8 @@ extension Ledger {
 
     private func issueKey(organizationID: String, mode: Mode, now: Date) throws -> IssuedKey {
         let secret = SecretKey.generate(mode)
-        try db.execute(
-            sql: "INSERT INTO api_key (id, organization_id, mode, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        try execute(
+            "INSERT INTO api_key (id, organization_id, mode, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [Identifier.make("key"), organizationID, mode.rawValue, SecretKey.hash(secret), now.unixSeconds])
         return IssuedKey(mode: mode, secret: secret)
     }

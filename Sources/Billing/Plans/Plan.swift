@@ -143,7 +143,7 @@ extension Ledger {
             interval: interval, intervalCount: intervalCount,
             description: try Plan.validDescription(draft.description),
             metadata: draft.metadata, active: true, createdAt: now.truncatedToSeconds)
-        try db.execute(sql: """
+        try execute("""
             INSERT INTO plan (id, organization_id, livemode, name, amount, currency, interval,
                               interval_count, description, metadata, active, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
@@ -157,7 +157,7 @@ extension Ledger {
 
     /// The plan `id` of `scope`; `notFound` otherwise, including for another scope's plan.
     public func plan(id: String, in scope: Scope) throws -> Plan {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plan WHERE id = ? AND organization_id = ? AND livemode = ?",
+        guard let row = try fetchRow("SELECT * FROM plan WHERE id = ? AND organization_id = ? AND livemode = ?",
                                          arguments: [id, scope.organizationID, scope.livemode])
         else { throw BillingError.notFound("plan", id) }
         return try Plan(row: row, scope: scope)
@@ -174,7 +174,7 @@ extension Ledger {
         if let name = changes.name { plan.name = try Plan.validName(name) }
         if let description = changes.description { plan.description = try Plan.validDescription(description) }
         if let active = changes.active { plan.active = active }
-        try db.execute(sql: "UPDATE plan SET name = ?, description = ?, active = ? WHERE id = ?",
+        try execute("UPDATE plan SET name = ?, description = ?, active = ? WHERE id = ?",
                        arguments: [plan.name, plan.description, plan.active, plan.id])
         return plan
     }

@@ -9,6 +9,7 @@ enum MetadataColumn {
     }
 
     static func decode(_ text: String) throws -> Metadata {
-        Metadata(validated: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
+        if text == "{}" { return .empty }
+        return Metadata(validated: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
     }
 }

@@ -46,7 +46,7 @@ extension Ledger {
             arguments += filter.arguments
         }
         if let cursor = request.startingAfter {
-            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM \(table) WHERE id = ? AND organization_id = ? AND livemode = ?",
+            guard let seq = try fetchValue(Int64.self, "SELECT seq FROM \(table) WHERE id = ? AND organization_id = ? AND livemode = ?",
                                                arguments: [cursor, scope.organizationID, scope.livemode])
             else {
                 throw BillingError.invalid("starting_after", "No object with id '\(cursor)' to start after.")
@@ -56,7 +56,7 @@ extension Ledger {
         }
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments += [request.limit + 1]
-        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        let rows = try fetchRows(sql, arguments: arguments)
         return Page(items: try rows.prefix(request.limit).map(decode), hasMore: rows.count > request.limit)
     }
 }

@@ -129,8 +129,35 @@ extension Ledger {
     /// The settings of this connection.
     public func pragmas() throws -> StorageSettings {
         StorageSettings(
-            journalMode: try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
-            synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
-            busyTimeoutMilliseconds: try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 0)
+            journalMode: try fetchValue(String.self, "PRAGMA journal_mode") ?? "",
+            synchronous: try fetchValue(Int.self, "PRAGMA synchronous") ?? -1,
+            busyTimeoutMilliseconds: try fetchValue(Int.self, "PRAGMA busy_timeout") ?? 0)
+    }
+}
+
+extension Ledger {
+    // Every query goes through SQLite's prepared-statement cache of its connection: compiling a
+    // statement costs more than running it, and the same few statements run on every request.
+
+    /// The first row of a query, if any.
+    func fetchRow(_ sql: String, arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Every row of a query.
+    func fetchRows(_ sql: String, arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// The first column of the first row of a query.
+    func fetchValue<Value: DatabaseValueConvertible & StatementColumnConvertible>(
+        _ type: Value.Type, _ sql: String, arguments: StatementArguments = []
+    ) throws -> Value? {
+        try Value.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Runs one statement.
+    func execute(_ sql: String, arguments: StatementArguments = []) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

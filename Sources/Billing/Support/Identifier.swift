@@ -10,11 +10,24 @@ public enum Identifier {
         var generator = SystemRandomNumberGenerator()
         var bytes = [UInt8]()
         bytes.reserveCapacity(count)
-        for _ in 0..<count {
-            bytes.append(alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))])
+        while bytes.count < count {
+            // One 64-bit draw yields ten base-62 digits: values below the largest multiple of 62^10
+            // that fits in 64 bits are uniform modulo 62^10 (the rest, 4.5 %, are drawn again).
+            let word = generator.next()
+            guard word < acceptedBound else { continue }
+            var digits = word % digitsPerWord
+            for _ in 0..<min(10, count - bytes.count) {
+                bytes.append(alphabet[Int(digits % 62)])
+                digits /= 62
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// 62^10: ten digits of the alphabet.
+    private static let digitsPerWord: UInt64 = (0..<10).reduce(1) { product, _ in product * 62 }
+    /// The largest multiple of 62^10 not above 2^64 − 1.
+    private static let acceptedBound: UInt64 = (UInt64.max / digitsPerWord) * digitsPerWord
 
     /// A new object id: the resource's prefix, an underscore, 24 random characters (`plan_…`).
     public static func make(_ prefix: String) -> String {

@@ -17,6 +17,8 @@ struct APIContext {
     let now: Date
     /// The database.
     let store: Store
+    /// The read snapshot the request was authenticated in, for requests that only read.
+    let snapshot: Ledger?
     /// Public base URL of the hosted pages, without trailing slash.
     let publicURL: String
     /// The idempotency key of this POST, if it carried one.
@@ -42,9 +44,10 @@ struct APIContext {
         }
     }
 
-    /// Runs `body` in a read snapshot.
+    /// Runs `body` in a read snapshot (the request's own, when it has one).
     func read<T>(_ body: (Ledger) throws -> T) throws -> T {
-        try store.read(body)
+        if let snapshot { return try body(snapshot) }
+        return try store.read(body)
     }
 
     /// The page request of a list endpoint, from `limit` and `starting_after` in the query.

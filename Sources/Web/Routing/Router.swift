@@ -63,7 +63,7 @@ struct Router<Handler: Sendable>: Sendable {
                 literals += 1
             case .parameter(let name):
                 guard !actual.isEmpty else { return nil }
-                parameters[name] = actual.removingPercentEncoding ?? String(actual)
+                parameters[name] = actual.contains("%") ? (actual.removingPercentEncoding ?? String(actual)) : String(actual)
             }
         }
         return (parameters, literals)

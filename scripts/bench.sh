@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Throughput and latency of our server beside nginx serving the same bytes, on loopback.
+#
+#   make bench                        # builds the release binary, then runs this script
+#   BENCH_DURATION=5 bash scripts/bench.sh
+#
+# Each row is measured with wrk against our server, then against a private nginx serving a static
+# file holding exactly the body our server returned for that request (fetched once with curl).
+# The two servers are never under load at the same time. Neither writes an access log: nginx has
+# `access_log off`, and ours runs with `--log-level warning` (no per-request line).
+#
+# Settings (environment):
+#   BENCH_DURATION         seconds of measurement per target (default 10)
+#   BENCH_WARMUP           seconds of warm-up per target, not measured (default 2)
+#   BENCH_CONNECTIONS      wrk connections (default 32)
+#   BENCH_THREADS          wrk threads (default 2)
+#   BENCH_SERVER_THREADS   our worker threads (default: nproc); nginx runs nproc workers
+#
+# To add a row: if nginx should serve a copy of our body, `mirror PATH [curl args]` before
+# `start_nginx`, then `bench_row NAME OUR_URL NGINX_URL [wrk args]` (see "Rows" at the bottom).
+# The table goes to standard output and to bench-out/bench.md.
+
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BIN=.build/release/checkout
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_THREADS:-2}
+CORES=$(nproc)
+SERVER_THREADS=${BENCH_SERVER_THREADS:-$CORES}
+OUT_DIR=bench-out
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+# --- checks -------------------------------------------------------------------------------------
+
+[[ -x $BIN ]] || die "$BIN not found: run 'make bench' (it builds it with 'swift build -c release --product checkout')."
+PATH=$PATH:/usr/sbin:/sbin   # nginx lives in /usr/sbin
+for tool in wrk nginx curl python3; do
+    command -v "$tool" >/dev/null 2>&1 \
+        || die "'$tool' not found: run 'make bench' (it installs wrk, nginx-light and curl), or install it."
+done
+for setting in DURATION:BENCH_DURATION WARMUP:BENCH_WARMUP CONNECTIONS:BENCH_CONNECTIONS \
+               WRK_THREADS:BENCH_THREADS SERVER_THREADS:BENCH_SERVER_THREADS; do
+    name=${setting%%:*}
+    value=${!name}
+    [[ $value =~ ^[1-9][0-9]*$ ]] || die "${setting#*:} must be a positive whole number (got '$value')."
+done
+(( WRK_THREADS <= CONNECTIONS )) || die "BENCH_THREADS ($WRK_THREADS) must not exceed BENCH_CONNECTIONS ($CONNECTIONS)."
+
+# --- temp dir and cleanup -----------------------------------------------------------------------
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/checkout-bench.XXXXXX")
+OURS_PID=
+NGINX_PID=
+
+# Sends SIGNAL to PID, waits up to 10 s for it to end, then kills it.
+stop_process() {
+    local pid=$1 signal=$2 name=$3
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -"$signal" "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        note "$name did not stop within 10 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT
+    trap '' INT TERM   # a second Ctrl-C must not leave the servers running
+    stop_process "$NGINX_PID" QUIT nginx      # graceful: workers finish, then the master exits
+    stop_process "$OURS_PID" TERM checkout    # graceful: finishes requests in flight
+    NGINX_PID= OURS_PID=
+    rm -rf "$TMP"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- our server ---------------------------------------------------------------------------------
+
+# Waits for "listening on URL" in the server's output and sets OURS to URL.
+start_ours() {
+    local db=$TMP/checkout.sqlite log=$TMP/checkout.log
+    local per_ip=$(( CONNECTIONS * 2 > 256 ? CONNECTIONS * 2 : 256 ))
+    "$BIN" serve --host 127.0.0.1 --port 0 --db "$db" --log-level warning \
+        --threads "$SERVER_THREADS" --per-ip-connections "$per_ip" >"$log" 2>&1 &
+    OURS_PID=$!
+    OURS=
+    for _ in $(seq 300); do
+        OURS=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$log" | head -n 1)
+        [[ -n $OURS ]] && break
+        kill -0 "$OURS_PID" 2>/dev/null || { cat "$log" >&2; die "our server exited during start-up (output above)."; }
+        sleep 0.1
+    done
+    [[ -n $OURS ]] || { cat "$log" >&2; die "our server did not report 'listening on' within 30 s."; }
+    OURS=${OURS%/}
+}
+
+# --- nginx --------------------------------------------------------------------------------------
+
+WWW=$TMP/www
+mkdir -p "$WWW" "$TMP/nginx"
+NGINX_LOCATIONS=
+
+# mirror PATH [curl args]: fetches PATH from our server once and stores the body under the same
+# path for nginx, with the Content-Type our server sent. PATH must be free of query and spaces.
+mirror() {
+    local path=$1; shift
+    local file=$WWW$path status type
+    [[ $path == /* && $path != */ && $path != *[?\ \"\;{}]* ]] || die "mirror: unsupported path '$path'."
+    mkdir -p "$(dirname "$file")"
+    status=$(curl -sS -o "$file" -w '%{http_code} %{content_type}' "$@" "$OURS$path") \
+        || die "mirror: could not fetch $path from our server."
+    type=${status#* }; status=${status%% *}
+    [[ $status == 2?? ]] || die "mirror: our server answered $status to GET $path: $(head -c 300 "$file")"
+    NGINX_LOCATIONS+="        location = $path { default_type \"${type:-application/json}\"; }"$'\n'
+}
+
+start_nginx() {
+    local conf=$TMP/nginx/nginx.conf user_line= port
+    port=$(free_port)
+    local connections=$(( CONNECTIONS * 2 > 1024 ? CONNECTIONS * 2 : 1024 ))
+    # A master started as root would hand the workers to "nobody", who cannot read the private
+    # temp dir; keep them the current user.
+    [[ $(id -u) == 0 ]] && user_line="user $(id -un) $(id -gn);"
+    cat >"$conf" <<EOF
+# Private benchmark instance written by scripts/bench.sh.
+$user_line
+daemon off;
+master_process on;
+worker_processes $CORES;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+
+events {
+    worker_connections $connections;
+}
+
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    keepalive_requests 100000;
+    default_type application/json;
+
+    client_body_temp_path $TMP/nginx/client_body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+
+    server {
+        listen 127.0.0.1:$port;
+        root $WWW;
+$NGINX_LOCATIONS    }
+}
+EOF
+    nginx -t -q -c "$conf" -p "$TMP/nginx/" 2>"$TMP/nginx/test.log" \
+        || { cat "$TMP/nginx/test.log" >&2; die "nginx rejected $conf (messages above)."; }
+    nginx -c "$conf" -p "$TMP/nginx/" 2>>"$TMP/nginx/error.log" &
+    NGINX_PID=$!
+    NGINX=http://127.0.0.1:$port
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "$NGINX/" && return 0
+        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$TMP/nginx/error.log" >&2; die "nginx exited during start-up (log above)."; }
+        sleep 0.1
+    done
+    cat "$TMP/nginx/error.log" >&2
+    die "nginx did not accept connections on $NGINX within 10 s."
+}
+
+# --- measuring ----------------------------------------------------------------------------------
+
+ROWS=()
+WARNINGS=()
+
+# Converts a wrk duration (e.g. 812.00us, 1.23ms, 2.01s, 1.5m) to milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : (u == "h") ? 3600000 : -1
+        if (f < 0) { print "?"; exit }
+        printf "%.3f", n * f
+    }'
+}
+
+# run_wrk LABEL URL [wrk args]: warms up, measures, and sets RPS, P50, P99 (ms).
+run_wrk() {
+    local label=$1 url=$2; shift 2
+    local out=$TMP/wrk-$((${#ROWS[@]} + 1))-$label.txt line
+    wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" "$@" "$url" >/dev/null \
+        || die "wrk failed warming up $url"
+    wrk --latency -t "$WRK_THREADS" -c "$CONNECTIONS" -d "${DURATION}s" "$@" "$url" >"$out" \
+        || { cat "$out" >&2; die "wrk failed measuring $url"; }
+    RPS=$(awk '$1 == "Requests/sec:" { print $2 }' "$out")
+    P50=$(awk '$1 == "50%" { print $2 }' "$out")
+    P99=$(awk '$1 == "99%" { print $2 }' "$out")
+    [[ -n $RPS && -n $P50 && -n $P99 ]] || { cat "$out" >&2; die "could not read wrk's output for $url (above)."; }
+    P50=$(to_ms "$P50")
+    P99=$(to_ms "$P99")
+    RPS=$(printf '%.0f' "$RPS")
+    # Errors make the numbers meaningless; say so beside the table.
+    while IFS= read -r line; do
+        WARNINGS+=("$CURRENT_ROW, $label: ${line#"${line%%[![:space:]]*}"}")
+    done < <(grep -E 'Non-2xx or 3xx responses|Socket errors' "$out" || true)
+}
+
+# bench_row NAME OUR_URL NGINX_URL [wrk args, e.g. -H 'Authorization: Bearer ...' or -s script.lua]
+# The wrk args are passed to both runs, so both servers receive the same request.
+bench_row() {
+    local name=$1 ours_url=$2 nginx_url=$3; shift 3
+    local ours_rps ours_p50 ours_p99 ratio
+    CURRENT_ROW=$name
+    note "$name: ours ($ours_url)"
+    run_wrk ours "$ours_url" "$@"
+    ours_rps=$RPS ours_p50=$P50 ours_p99=$P99
+    note "$name: nginx ($nginx_url)"
+    run_wrk nginx "$nginx_url" "$@"
+    ratio=$(awk -v a="$ours_rps" -v b="$RPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    ROWS+=("| $name | $ours_rps | $ours_p50 | $ours_p99 | $RPS | $P50 | $P99 | $ratio |")
+}
+
+print_table() {
+    echo "Benchmark $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown):" \
+        "nproc $CORES, our threads $SERVER_THREADS, nginx workers $CORES," \
+        "wrk $WRK_THREADS threads / $CONNECTIONS connections, ${DURATION} s per target after ${WARMUP} s warm-up, loopback."
+    echo
+    echo "| endpoint | ours req/s | ours p50 ms | ours p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | ratio |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "ratio = ours req/s / nginx req/s. nginx serves a static file with the same body bytes; neither server logs requests."
+    if (( ${#WARNINGS[@]} > 0 )); then
+        echo
+        echo "**Warnings** (rows with errors are not comparable):"
+        printf -- '- %s\n' "${WARNINGS[@]}"
+    fi
+}
+
+# --- rows ---------------------------------------------------------------------------------------
+
+ORG_JSON=$("$BIN" org create bench --db "$TMP/checkout.sqlite") || die "'checkout org create' failed."
+TEST_KEY=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["test_key"])' <<<"$ORG_JSON") \
+    || die "no test_key in 'checkout org create' output: $ORG_JSON"
+AUTH="Authorization: Bearer $TEST_KEY"
+
+start_ours
+note "our server on $OURS (pid $OURS_PID, $SERVER_THREADS threads)"
+
+PLAN_JSON=$(curl -sS --fail-with-body -X POST "$OURS/v1/plans" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d '{"name":"Bench plan","amount":150000}') || die "creating a plan failed: $PLAN_JSON"
+PLAN_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$PLAN_JSON") \
+    || die "no id in the plan response: $PLAN_JSON"
+
+mirror /healthz
+mirror "/v1/plans/$PLAN_ID" -H "$AUTH"
+start_nginx
+note "nginx on $NGINX (pid $NGINX_PID, $CORES workers)"
+
+# Each nginx copy must be byte-for-byte what our server sent.
+for path in /healthz "/v1/plans/$PLAN_ID"; do
+    curl -sS --fail -H "$AUTH" "$NGINX$path" | cmp -s - "$WWW$path" || die "nginx does not serve the same bytes for $path."
+done
+
+bench_row "GET /healthz" "$OURS/healthz" "$NGINX/healthz"
+bench_row "GET /v1/plans/:id" "$OURS/v1/plans/$PLAN_ID" "$NGINX/v1/plans/$PLAN_ID" -H "$AUTH"
+
+mkdir -p "$OUT_DIR"
+print_table | tee "$OUT_DIR/bench.md"
