@@ -72,6 +72,9 @@ extension Ledger {
         guard Handle.isValid(handle) else {
             throw BillingError.invalid("handle", "A handle is 1 to \(Handle.maximumLength) lowercase letters, digits and single hyphens, not starting or ending with a hyphen.")
         }
+        guard !Handle.reservedForPaths.contains(handle) else {
+            throw BillingError.invalid("handle", "The handle '\(handle)' is reserved; choose another.")
+        }
         if try fetchValue(Bool.self, "SELECT 1 FROM organization WHERE handle = ?", arguments: [handle]) == true {
             throw BillingError(.alreadyExists, "The handle '\(handle)' is already taken.", param: "handle")
         }

@@ -51,6 +51,101 @@ enum Schema {
                 CREATE INDEX idempotency_key_by_age ON idempotency_key(created_at);
                 """)
         }
+        migrator.registerMigration("v2-payment-links-sessions-payments") { db in
+            try db.execute(sql: """
+                CREATE TABLE server_secret (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value BLOB NOT NULL
+                );
+                CREATE TABLE payment_link (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    plan_id TEXT REFERENCES plan(id),
+                    slug TEXT,
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    currency TEXT NOT NULL,
+                    payment_method_id TEXT,
+                    description TEXT,
+                    metadata TEXT NOT NULL DEFAULT '{}',
+                    active INTEGER NOT NULL DEFAULT 1,
+                    expires_at INTEGER,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX payment_link_slug ON payment_link(organization_id, livemode, slug) WHERE slug IS NOT NULL;
+                CREATE INDEX payment_link_by_scope ON payment_link(organization_id, livemode, seq);
+                CREATE TABLE customer (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    email TEXT NOT NULL,
+                    name TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX customer_by_email ON customer(organization_id, livemode, email);
+                CREATE INDEX customer_by_scope ON customer(organization_id, livemode, seq);
+                CREATE TABLE checkout_session (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    token TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    payment_link_id TEXT REFERENCES payment_link(id),
+                    plan_id TEXT REFERENCES plan(id),
+                    kind TEXT NOT NULL CHECK (kind IN ('one_time', 'subscription')),
+                    amount INTEGER NOT NULL CHECK (amount >= 0),
+                    currency TEXT NOT NULL,
+                    description TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('open', 'complete', 'expired')),
+                    customer_email TEXT,
+                    customer_phone TEXT,
+                    customer_name TEXT,
+                    success_url TEXT,
+                    metadata TEXT NOT NULL DEFAULT '{}',
+                    expires_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    completed_at INTEGER,
+                    expired_at INTEGER,
+                    customer_id TEXT REFERENCES customer(id),
+                    payment_id TEXT,
+                    subscription_id TEXT
+                );
+                CREATE INDEX checkout_session_by_scope ON checkout_session(organization_id, livemode, seq);
+                CREATE INDEX checkout_session_by_link ON checkout_session(payment_link_id, seq);
+                CREATE TABLE payment (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    checkout_session_id TEXT NOT NULL UNIQUE REFERENCES checkout_session(id),
+                    customer_id TEXT REFERENCES customer(id),
+                    amount INTEGER NOT NULL CHECK (amount >= 0),
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    card_brand TEXT,
+                    card_last4 TEXT,
+                    processor_reference TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX payment_by_scope ON payment(organization_id, livemode, seq);
+                CREATE TABLE subscription (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    customer_id TEXT NOT NULL REFERENCES customer(id),
+                    plan_id TEXT NOT NULL REFERENCES plan(id),
+                    checkout_session_id TEXT NOT NULL UNIQUE REFERENCES checkout_session(id),
+                    status TEXT NOT NULL,
+                    current_period_start INTEGER NOT NULL,
+                    current_period_end INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX subscription_by_scope ON subscription(organization_id, livemode, seq);
+                """)
+        }
         return migrator
     }
 }

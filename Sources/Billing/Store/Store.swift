@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The durable home of every billing object: one SQLite database reached through GRDB.
 ///
@@ -11,6 +12,7 @@ public final class Store: Sendable {
     /// The path given at opening, or `:memory:`.
     public let path: String
     private let writer: any DatabaseWriter
+    private let commits = Mutex<UInt64>(0)
 
     /// How long a connection waits for another process's write lock before failing.
     public static let busyTimeout: TimeInterval = 5
@@ -55,7 +57,7 @@ public final class Store: Sendable {
     /// read, so a check and the write that depends on it can never interleave with another writer.
     /// Everything `body` did is committed together, or nothing is if it throws.
     public func write<T>(_ body: (Ledger) throws -> T) throws -> T {
-        try translatingErrors {
+        let value = try translatingErrors {
             try writer.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
@@ -65,7 +67,13 @@ public final class Store: Sendable {
                 return result!
             }
         }
+        commits.withLock { $0 += 1 }
+        return value
     }
+
+    /// How many write transactions this process has committed. Anything computed from the database
+    /// (a rendered page, say) is still current while this number has not changed.
+    public var writeGeneration: UInt64 { commits.withLock { $0 } }
 
     /// Closes every connection; later calls fail. Called once at shutdown.
     public func close() throws {

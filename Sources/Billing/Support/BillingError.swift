@@ -15,6 +15,8 @@ public struct BillingError: Error, Equatable, Sendable, CustomStringConvertible 
         public static let notFound = Code(name: "resource_missing")
         /// A unique value (handle, slug, code) is already taken.
         public static let alreadyExists = Code(name: "resource_already_exists")
+        /// A payment-link slug is already used in this organization and mode.
+        public static let slugTaken = Code(name: "slug_taken")
         /// The object is in a state that does not allow the change.
         public static let invalidState = Code(name: "invalid_state")
         /// The API key is unknown, malformed or revoked.

@@ -1,6 +1,10 @@
 /// Readable names that appear in URLs: organization handles and payment-link slugs.
 /// Lowercase ASCII letters, digits and single hyphens between them; 1–64 characters.
 public enum Handle {
+    /// Handles an organization cannot take because they are the first segment of the server's own
+    /// paths (`/c/<token>`, `/static/…`, `/v1/…`).
+    public static let reservedForPaths: Set<String> = ["c", "static", "v1", "healthz", "api", "admin", "test"]
+
     /// The longest handle or slug accepted.
     public static let maximumLength = 64
 

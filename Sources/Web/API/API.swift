@@ -21,6 +21,9 @@ final class API: Sendable {
         self.logger = logger
         var router = Router<APIHandler>()
         PlansEndpoints.register(in: &router)
+        PaymentLinksEndpoints.register(in: &router)
+        CheckoutSessionsEndpoints.register(in: &router)
+        RecordsEndpoints.register(in: &router)
         self.router = router
     }
 

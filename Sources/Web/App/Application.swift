@@ -13,6 +13,8 @@ public struct ApplicationConfiguration: Sendable {
     public var publicURL: String?
     /// Folder holding `Templates/` and `Public/`.
     public var resourcesDirectory = Application.defaultResourcesDirectory()
+    /// What charges cards in each mode.
+    public var processors = PaymentProcessors()
 
     /// The defaults.
     public init() {}
@@ -40,7 +42,7 @@ public final class Application: Sendable {
         self.baseURL = baseURL
         let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger)
         self.api = api
-        let pages = Pages(renderer: renderer, store: store, clock: clock)
+        let pages = try Pages(renderer: renderer, store: store, clock: clock, processors: configuration.processors)
         let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize
         let errors = ProtocolErrorResponses(

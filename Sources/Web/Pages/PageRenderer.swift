@@ -57,14 +57,3 @@ struct PageChrome {
     /// Asset cache-buster.
     let assetVersion: String
 }
-
-/// The page of an error a customer can meet: not found, gone, forbidden.
-struct MessagePage {
-    let chrome: PageChrome
-    /// Short heading.
-    let heading: String
-    /// One or more sentences.
-    let message: String
-    /// The HTTP status shown small, for support conversations.
-    let status: Int
-}

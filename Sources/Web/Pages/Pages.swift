@@ -1,27 +1,253 @@
 import Billing
 import Foundation
 
-/// The hosted pages customers open in a browser. Opening a page never writes.
+/// The hosted pages customers open in a browser: a payment link (`/pl_…`, or its readable
+/// `/<handle>/<slug>`), a checkout session (`/c/<token>`), and what follows a submit (receipt,
+/// decline, errors). Opening a page never writes; submitting it does, in one transaction.
 final class Pages: Sendable {
     private let renderer: PageRenderer
     private let store: Store
     private let clock: Clock
+    private let processors: PaymentProcessors
+    private let signer: FormTokenSigner
+    private let cache = PageCache()
 
-    init(renderer: PageRenderer, store: Store, clock: Clock) {
+    init(renderer: PageRenderer, store: Store, clock: Clock, processors: PaymentProcessors) throws {
         self.renderer = renderer
         self.store = store
         self.clock = clock
+        self.processors = processors
+        signer = FormTokenSigner(secret: try store.write { try $0.serverSecret(named: "form-token") })
+    }
+
+    /// What a page path points at.
+    private enum Target {
+        case link(PaymentLink)
+        case session(CheckoutSession)
     }
 
     /// Answers a request for a page path.
     func handle(_ request: Request) -> Response {
-        guard request.method == "GET" || request.method == "HEAD" || request.method == "POST" else {
+        switch request.method {
+        case "GET", "HEAD": return show(request)
+        case "POST": return submit(request)
+        default:
             var response = message(status: 405, heading: "Method not allowed",
                                    text: "This address can only be opened in a browser.")
             response.headers.add("Allow", "GET, HEAD, POST")
             return response
         }
-        return notFound()
+    }
+
+    // MARK: Showing
+
+    private func show(_ request: Request) -> Response {
+        let generation = store.writeGeneration
+        let now = clock.now()
+        if let cached = cache.response(for: request.path, generation: generation, now: now) {
+            return cached
+        }
+        do {
+            guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
+            switch target {
+            case .link(let link):
+                let availability = link.availability(at: now, plan: subject.plan)
+                guard availability.isOpen else { return unavailable(availability, subject: subject) }
+                let response = checkoutPage(subject: subject, path: request.path, now: now, status: 200,
+                                            email: "", name: "", cardExpiry: "", emailPrefilled: false,
+                                            errors: FormErrors(), formError: nil, formActions: [])
+                var until = FormTokenSigner.nextRotation(after: now)
+                if let expiresAt = link.expiresAt { until = min(until, expiresAt) }
+                cache.store(response, for: request.path, generation: generation, validUntil: until)
+                return response
+            case .session(let session):
+                switch session.availability(at: now) {
+                case .open:
+                    return checkoutPage(subject: subject, path: request.path, now: now, status: 200,
+                                        email: session.customerEmail ?? "", name: "", cardExpiry: "",
+                                        emailPrefilled: session.customerEmail != nil, errors: FormErrors(),
+                                        formError: nil, formActions: formActions(for: session))
+                case .completed:
+                    return try receipt(for: session, subject: subject)
+                case let other:
+                    return unavailable(other, subject: subject)
+                }
+            }
+        } catch {
+            return failure(error, request: request)
+        }
+    }
+
+    // MARK: Submitting
+
+    private func submit(_ request: Request) -> Response {
+        let now = clock.now()
+        do {
+            guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
+            let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            guard contentType == "application/x-www-form-urlencoded" else {
+                return message(status: 415, heading: "Unsupported form", testMode: subject.scope.mode == .test,
+                               text: "The form was sent in a format this page does not read. Go back and submit it again.")
+            }
+            let form = FormData(request.body)
+            guard signer.isValid(form["csrf_token"], for: request.path, at: now) else {
+                return message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
+                               text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again.")
+            }
+            let input = CheckoutFormInput(email: form["email"], name: form["name"], cardNumber: form["card_number"],
+                                          cardExpiry: form["card_expiry"], cardCVC: form["card_cvc"])
+            let sessionActions: [String]
+            switch target {
+            case .link(let link):
+                sessionActions = []
+                let availability = link.availability(at: now, plan: subject.plan)
+                guard availability.isOpen else { return unavailable(availability, subject: subject) }
+            case .session(let session):
+                sessionActions = formActions(for: session)
+                switch session.availability(at: now) {
+                case .open: break
+                case .completed: return redirect(to: PageURLs.session(publicURL: "", token: session.token))
+                case let other: return unavailable(other, subject: subject)
+                }
+            }
+            let details: CheckoutDetails
+            do {
+                details = try input.validate(at: now, cardRequired: subject.price.minorUnits > 0)
+            } catch {
+                return checkoutPage(subject: subject, path: request.path, now: now, status: 422, email: input.email,
+                                    name: input.name, cardExpiry: input.cardExpiry, emailPrefilled: false, errors: error,
+                                    formError: "Please correct the fields marked below.", formActions: sessionActions)
+            }
+            let outcome: CompletionOutcome? = try store.write { ledger in
+                switch target {
+                case .link(let link):
+                    try ledger.completePaymentLink(link, details: details, processors: processors, now: now)
+                case .session(let session):
+                    try ledger.completeSession(token: session.token, details: details, processors: processors, now: now)
+                }
+            }
+            switch outcome {
+            case nil:
+                return notFound()
+            case .completed(let session), .alreadyCompleted(let session):
+                return redirect(to: session.resolvedSuccessURL ?? PageURLs.session(publicURL: "", token: session.token))
+            case .unavailable(let availability):
+                return unavailable(availability, subject: subject)
+            case .declined(let decline):
+                return checkoutPage(subject: subject, path: request.path, now: now, status: 402, email: input.email,
+                                    name: input.name, cardExpiry: input.cardExpiry, emailPrefilled: false,
+                                    errors: FormErrors(), formError: decline.message, formActions: sessionActions)
+            }
+        } catch {
+            return failure(error, request: request)
+        }
+    }
+
+    // MARK: Resolving paths
+
+    /// The link or session a path names, with what it sells; nil when there is none.
+    private func resolve(_ segments: [Substring]) throws -> (Target, CheckoutSubject)? {
+        try store.read { ledger -> (Target, CheckoutSubject)? in
+            let target: Target
+            switch segments.count {
+            case 1 where Identifier.looksLike(String(segments[0]), prefix: "pl"):
+                guard let link = try ledger.paymentLink(id: String(segments[0])) else { return nil }
+                target = .link(link)
+            case 2 where segments[0] == "c":
+                guard segments[1].count <= 64, let session = try ledger.session(token: String(segments[1])) else { return nil }
+                target = .session(session)
+            case 2 where Handle.isValid(String(segments[0])) && Handle.isValid(String(segments[1])):
+                guard let link = try ledger.paymentLink(handle: String(segments[0]), mode: .live, slug: String(segments[1])) else { return nil }
+                target = .link(link)
+            case 3 where segments[1] == "test" && Handle.isValid(String(segments[0])) && Handle.isValid(String(segments[2])):
+                guard let link = try ledger.paymentLink(handle: String(segments[0]), mode: .test, slug: String(segments[2])) else { return nil }
+                target = .link(link)
+            default:
+                return nil
+            }
+            return (target, try subject(of: target, in: ledger))
+        }
+    }
+
+    private func subject(of target: Target, in ledger: Ledger) throws -> CheckoutSubject {
+        let scope: Scope, planID: String?, description: String?, price: Money, expiresAt: Date?
+        switch target {
+        case .link(let link):
+            (scope, planID, description, price, expiresAt) = (link.scope, link.planID, link.description, link.price, link.expiresAt)
+        case .session(let session):
+            (scope, planID, description, price, expiresAt) = (session.scope, session.planID, session.description, session.price, session.expiresAt)
+        }
+        guard let organization = try ledger.organization(id: scope.organizationID) else {
+            throw BillingError.notFound("organization", scope.organizationID)
+        }
+        let plan = try planID.map { try ledger.plan(id: $0, in: scope) }
+        return CheckoutSubject(scope: scope, organization: organization, plan: plan, description: description,
+                               price: price, expiresAt: expiresAt)
+    }
+
+    // MARK: Responses
+
+    private func checkoutPage(subject: CheckoutSubject, path: String, now: Date, status: Int, email: String, name: String,
+                              cardExpiry: String, emailPrefilled: Bool, errors: FormErrors, formError: String?,
+                              formActions: [String]) -> Response {
+        let page = CheckoutPage(
+            chrome: PageChrome(title: "\(subject.itemTitle) · \(subject.merchantName)", assetVersion: renderer.assetVersion),
+            testMode: subject.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
+            itemDescription: subject.itemDescription, amount: subject.amountText, interval: subject.intervalText,
+            action: path, csrfToken: signer.token(for: path, at: now), email: email, name: name, cardExpiry: cardExpiry,
+            emailPrefilled: emailPrefilled, errors: FieldErrors(errors), formError: formError,
+            submitLabel: subject.submitLabel, needsCard: subject.price.minorUnits > 0)
+        return renderer.response(status: status, template: "checkout", page: page, formActions: formActions)
+    }
+
+    private func receipt(for session: CheckoutSession, subject: CheckoutSubject) throws -> Response {
+        let payment = try session.paymentID.map { id in try store.read { try $0.payment(id: id, in: session.scope) } }
+        let page = ReceiptPage(
+            chrome: PageChrome(title: "Receipt · \(subject.merchantName)", assetVersion: renderer.assetVersion),
+            testMode: session.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
+            amount: MoneyText.format(payment?.amount ?? session.price), interval: subject.intervalText,
+            email: session.customerEmail, cardBrand: payment?.cardBrand?.cardBrandName, cardLast4: payment?.cardLast4,
+            paidAt: (session.completedAt ?? session.createdAt).receiptText, reference: session.id,
+            transactionID: payment?.id)
+        return renderer.response(status: 200, template: "receipt", page: page)
+    }
+
+    private func unavailable(_ availability: CheckoutAvailability, subject: CheckoutSubject) -> Response {
+        let heading: String, text: String
+        switch availability {
+        case .expired:
+            heading = "This checkout has expired"
+            text = "The link you followed is no longer valid. Ask \(subject.merchantName) for a new one."
+        case .inactive(let custom), .soldOut(let custom):
+            heading = "This checkout is no longer available"
+            text = custom ?? "\(subject.merchantName) is not taking payments through this link any more."
+        case .open, .completed:
+            heading = "This checkout is not available"
+            text = "Ask \(subject.merchantName) for a new link."
+        }
+        let page = UnavailablePage(chrome: PageChrome(title: heading, assetVersion: renderer.assetVersion),
+                                   testMode: subject.scope.mode == .test, heading: heading, message: text,
+                                   merchantName: subject.merchantName, status: 410)
+        return renderer.response(status: 410, template: "message", page: page)
+    }
+
+    /// Origins the session's form may lead to besides this server: its success URL's.
+    private func formActions(for session: CheckoutSession) -> [String] {
+        session.successURL.flatMap(RedirectURL.origin(of:)).map { [$0] } ?? []
+    }
+
+    private func redirect(to location: String) -> Response {
+        var headers = HTTPHeaders()
+        headers.add("Location", location)
+        headers.add("Cache-Control", "no-store")
+        headers.add("Referrer-Policy", "no-referrer")
+        return Response(status: 303, headers: headers)
+    }
+
+    private func failure(_ error: any Error, request: Request) -> Response {
+        message(status: 500, heading: "Something went wrong",
+                text: "We could not complete this request and nothing was charged. Try again in a moment. Reference: \(request.id).")
     }
 
     /// The 404 page.
@@ -31,9 +257,9 @@ final class Pages: Sendable {
     }
 
     /// A page with a heading and a sentence, used for every error a customer can meet.
-    func message(status: Int, heading: String, text: String) -> Response {
-        let page = MessagePage(chrome: PageChrome(title: heading, assetVersion: renderer.assetVersion),
-                               heading: heading, message: text, status: status)
+    func message(status: Int, heading: String, testMode: Bool = false, text: String) -> Response {
+        let page = UnavailablePage(chrome: PageChrome(title: heading, assetVersion: renderer.assetVersion),
+                                   testMode: testMode, heading: heading, message: text, merchantName: nil, status: status)
         return renderer.response(status: status, template: "message", page: page)
     }
 }

@@ -1,0 +1,99 @@
+import Foundation
+
+/// What happened to an attempt to pay.
+public enum CompletionOutcome: Sendable {
+    /// Paid now: the session, complete.
+    case completed(CheckoutSession)
+    /// Paid before (a second submit, a double click): the session as it was. Nothing was charged.
+    case alreadyCompleted(CheckoutSession)
+    /// Not payable; nothing was charged.
+    case unavailable(CheckoutAvailability)
+    /// The processor refused; nothing was recorded.
+    case declined(Decline)
+}
+
+extension Ledger {
+    /// Pays an open session. Call inside `Store.write`: the rules are checked, the card charged, and
+    /// the payment, the session's completion, the customer and the subscription recorded in that one
+    /// `BEGIN IMMEDIATE` transaction, so two concurrent submits complete it exactly once.
+    public func completeSession(token: String, details: CheckoutDetails, processors: PaymentProcessors,
+                                now: Date) throws -> CompletionOutcome? {
+        guard let session = try session(token: token) else { return nil }
+        switch session.availability(at: now) {
+        case .open: break
+        case .completed: return .alreadyCompleted(session)
+        case let other: return .unavailable(other)
+        }
+        let plan = try session.planID.map { try self.plan(id: $0, in: session.scope) }
+        return try complete(session, plan: plan, details: details, processors: processors, now: now, isNew: false)
+    }
+
+    /// Pays a payment link: its session is created and completed in this one transaction.
+    public func completePaymentLink(_ link: PaymentLink, details: CheckoutDetails, processors: PaymentProcessors,
+                                    now: Date) throws -> CompletionOutcome {
+        // Re-read inside the transaction: the link may have changed since the page was opened.
+        let current = try paymentLink(id: link.id, in: link.scope)
+        let plan = try current.planID.map { try self.plan(id: $0, in: current.scope) }
+        let availability = current.availability(at: now, plan: plan)
+        guard availability.isOpen else { return .unavailable(availability) }
+        let start = now.truncatedToSeconds
+        let session = CheckoutSession(
+            id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength), scope: current.scope,
+            paymentLinkID: current.id, planID: plan?.id, kind: plan?.isRecurring == true ? .subscription : .oneTime,
+            price: current.price, description: current.description ?? plan?.description, storedStatus: .open,
+            customerEmail: nil, customerPhone: nil, customerName: nil, successURL: nil, metadata: current.metadata,
+            expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
+        return try complete(session, plan: plan, details: details, processors: processors, now: now, isNew: true)
+    }
+
+    private func complete(_ open: CheckoutSession, plan: Plan?, details: CheckoutDetails, processors: PaymentProcessors,
+                          now: Date, isNew: Bool) throws -> CompletionOutcome {
+        let amount = open.price
+        var reference: String?
+        if amount.minorUnits > 0 {
+            guard let card = details.card else {
+                throw BillingError.invalid("card_number", "A card is needed to pay \(amount).")
+            }
+            switch processors.processor(for: open.scope.mode).charge(amount, to: card, in: open.scope) {
+            case .declined(let decline): return .declined(decline)
+            case .approved(let processorReference): reference = processorReference
+            }
+        }
+        let at = now.truncatedToSeconds
+        let customer = try customer(email: details.email, name: details.name, in: open.scope, now: at)
+        var session = open
+        session.storedStatus = .complete
+        session.completedAt = at
+        session.customerEmail = details.email
+        session.customerName = details.name
+        session.customerID = customer.id
+        let payment = Payment(
+            id: Identifier.make("txn"), scope: open.scope, checkoutSessionID: session.id, customerID: customer.id,
+            amount: amount, status: "succeeded", cardBrand: details.card?.brand, cardLast4: details.card?.last4,
+            processorReference: reference, createdAt: at)
+        session.paymentID = payment.id
+        var subscription: Subscription?
+        if session.kind == .subscription, let plan, let end = plan.periodEnd(from: at) {
+            subscription = Subscription(
+                id: Identifier.make("sub"), scope: open.scope, customerID: customer.id, planID: plan.id,
+                checkoutSessionID: session.id, status: "active", currentPeriodStart: at, currentPeriodEnd: end, createdAt: at)
+            session.subscriptionID = subscription?.id
+        }
+        if isNew {
+            try insert(session)
+        } else {
+            try execute("""
+                UPDATE checkout_session SET status = 'complete', completed_at = ?, customer_email = ?, customer_name = ?,
+                    customer_id = ?, payment_id = ?, subscription_id = ?
+                WHERE id = ? AND status = 'open'
+                """, arguments: [at.unixSeconds, session.customerEmail, session.customerName, customer.id, payment.id,
+                                 session.subscriptionID, session.id])
+            guard db.changesCount == 1 else {
+                throw BillingError(.invalidState, "The checkout session '\(session.id)' changed while being paid.")
+            }
+        }
+        try insert(payment)
+        if let subscription { try insert(subscription) }
+        return .completed(session)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import GRDB
+
+/// Someone who paid, known by email per organization and mode.
+public struct Customer: Hashable, Sendable {
+    /// `cus_…`
+    public let id: String
+    /// The scope it belongs to.
+    public let scope: Scope
+    /// The address they paid with.
+    public let email: String
+    /// The name given at their latest payment.
+    public let name: String?
+    /// When they first paid.
+    public let createdAt: Date
+}
+
+/// Money taken for one completed checkout (a "transaction" in the API).
+public struct Payment: Hashable, Sendable {
+    /// `txn_…`
+    public let id: String
+    /// The scope it belongs to.
+    public let scope: Scope
+    /// The session it paid.
+    public let checkoutSessionID: String
+    /// Who paid.
+    public let customerID: String?
+    /// How much.
+    public let amount: Money
+    /// `succeeded`.
+    public let status: String
+    /// Card brand; nil when nothing had to be charged.
+    public let cardBrand: String?
+    /// Last four digits; nil when nothing had to be charged.
+    public let cardLast4: String?
+    /// The processor's reference for the charge.
+    public let processorReference: String?
+    /// When it was taken.
+    public let createdAt: Date
+}
+
+/// A recurring plan a customer is subscribed to.
+public struct Subscription: Hashable, Sendable {
+    /// `sub_…`
+    public let id: String
+    /// The scope it belongs to.
+    public let scope: Scope
+    /// Who.
+    public let customerID: String
+    /// What.
+    public let planID: String
+    /// The session that started it.
+    public let checkoutSessionID: String
+    /// `active`.
+    public let status: String
+    /// Start of the period paid for.
+    public let currentPeriodStart: Date
+    /// End of the period paid for.
+    public let currentPeriodEnd: Date
+    /// When it started.
+    public let createdAt: Date
+}
+
+extension Ledger {
+    /// The customer with `email` in `scope`, created (or renamed) as needed.
+    func customer(email: String, name: String?, in scope: Scope, now: Date) throws -> Customer {
+        if let row = try fetchRow("SELECT * FROM customer WHERE organization_id = ? AND livemode = ? AND email = ?",
+                                  arguments: [scope.organizationID, scope.livemode, email]) {
+            if let name, name != row["name"] as String? {
+                try execute("UPDATE customer SET name = ? WHERE id = ?", arguments: [name, row["id"] as String])
+            }
+            return Customer(id: row["id"], scope: scope, email: email, name: name ?? row["name"],
+                            createdAt: Date(unixSeconds: row["created_at"]))
+        }
+        let customer = Customer(id: Identifier.make("cus"), scope: scope, email: email, name: name, createdAt: now.truncatedToSeconds)
+        try execute("INSERT INTO customer (id, organization_id, livemode, email, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [customer.id, scope.organizationID, scope.livemode, email, name, customer.createdAt.unixSeconds])
+        return customer
+    }
+
+    func insert(_ payment: Payment) throws {
+        try execute("""
+            INSERT INTO payment (id, organization_id, livemode, checkout_session_id, customer_id, amount, currency, status,
+                                 card_brand, card_last4, processor_reference, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                payment.id, payment.scope.organizationID, payment.scope.livemode, payment.checkoutSessionID,
+                payment.customerID, payment.amount.minorUnits, payment.amount.currency.code, payment.status,
+                payment.cardBrand, payment.cardLast4, payment.processorReference, payment.createdAt.unixSeconds,
+            ])
+    }
+
+    func insert(_ subscription: Subscription) throws {
+        try execute("""
+            INSERT INTO subscription (id, organization_id, livemode, customer_id, plan_id, checkout_session_id, status,
+                                      current_period_start, current_period_end, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                subscription.id, subscription.scope.organizationID, subscription.scope.livemode, subscription.customerID,
+                subscription.planID, subscription.checkoutSessionID, subscription.status,
+                subscription.currentPeriodStart.unixSeconds, subscription.currentPeriodEnd.unixSeconds,
+                subscription.createdAt.unixSeconds,
+            ])
+    }
+
+    /// The customer `id` of `scope`.
+    public func customer(id: String, in scope: Scope) throws -> Customer {
+        guard let row = try scoped("customer", id: id, in: scope) else { throw BillingError.notFound("customer", id) }
+        return Customer(row: row, scope: scope)
+    }
+
+    /// Customers of `scope`, newest first.
+    public func customers(in scope: Scope, _ request: PageRequest) throws -> Page<Customer> {
+        try page(of: "customer", in: scope, request) { Customer(row: $0, scope: scope) }
+    }
+
+    /// The payment `id` of `scope`.
+    public func payment(id: String, in scope: Scope) throws -> Payment {
+        guard let row = try scoped("payment", id: id, in: scope) else { throw BillingError.notFound("transaction", id) }
+        return try Payment(row: row, scope: scope)
+    }
+
+    /// Payments of `scope`, newest first.
+    public func payments(in scope: Scope, _ request: PageRequest) throws -> Page<Payment> {
+        try page(of: "payment", in: scope, request) { try Payment(row: $0, scope: scope) }
+    }
+
+    /// The subscription `id` of `scope`.
+    public func subscription(id: String, in scope: Scope) throws -> Subscription {
+        guard let row = try scoped("subscription", id: id, in: scope) else { throw BillingError.notFound("subscription", id) }
+        return Subscription(row: row, scope: scope)
+    }
+
+    /// Subscriptions of `scope`, newest first.
+    public func subscriptions(in scope: Scope, _ request: PageRequest) throws -> Page<Subscription> {
+        try page(of: "subscription", in: scope, request) { Subscription(row: $0, scope: scope) }
+    }
+
+    private func scoped(_ table: String, id: String, in scope: Scope) throws -> Row? {
+        try fetchRow("SELECT * FROM \(table) WHERE id = ? AND organization_id = ? AND livemode = ?",
+                     arguments: [id, scope.organizationID, scope.livemode])
+    }
+}
+
+extension Customer {
+    init(row: Row, scope: Scope) {
+        self.init(id: row["id"], scope: scope, email: row["email"], name: row["name"], createdAt: Date(unixSeconds: row["created_at"]))
+    }
+}
+
+extension Payment {
+    init(row: Row, scope: Scope) throws {
+        let code: String = row["currency"]
+        guard let currency = Currency(code: code) else { throw BillingError(.invalidState, "Stored payment has unknown currency \(code).") }
+        self.init(id: row["id"], scope: scope, checkoutSessionID: row["checkout_session_id"], customerID: row["customer_id"],
+                  amount: Money(minorUnits: row["amount"], currency: currency), status: row["status"],
+                  cardBrand: row["card_brand"], cardLast4: row["card_last4"], processorReference: row["processor_reference"],
+                  createdAt: Date(unixSeconds: row["created_at"]))
+    }
+}
+
+extension Subscription {
+    init(row: Row, scope: Scope) {
+        self.init(id: row["id"], scope: scope, customerID: row["customer_id"], planID: row["plan_id"],
+                  checkoutSessionID: row["checkout_session_id"], status: row["status"],
+                  currentPeriodStart: Date(unixSeconds: row["current_period_start"]),
+                  currentPeriodEnd: Date(unixSeconds: row["current_period_end"]),
+                  createdAt: Date(unixSeconds: row["created_at"]))
+    }
+}
+
+extension Plan {
+    /// The end of the billing period that starts at `start`: `intervalCount` intervals later, by the
+    /// Gregorian calendar in UTC (Jan 31 + 1 month = Feb 28/29).
+    public func periodEnd(from start: Date) -> Date? {
+        guard let interval, let intervalCount else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let component: Calendar.Component = switch interval {
+        case .day: .day
+        case .week: .weekOfYear
+        case .month: .month
+        case .year: .year
+        }
+        return calendar.date(byAdding: component, value: intervalCount, to: start)
+    }
+}

@@ -1,0 +1,145 @@
+import Billing
+import Foundation
+
+/// `/v1/checkout/sessions` (Duro, camelCase).
+enum CheckoutSessionsEndpoints {
+    static func register(in router: inout Router<APIHandler>) {
+        router.add("POST", "/v1/checkout/sessions", create)
+        router.add("GET", "/v1/checkout/sessions", list)
+        router.add("GET", "/v1/checkout/sessions/:id", retrieve)
+        router.add("POST", "/v1/checkout/sessions/:id/expire", expire)
+    }
+
+    @Sendable static func create(_ context: APIContext) throws -> Response {
+        let body = context.body
+        var expiresAt: Date?
+        if let text = try body.string("expiresAt") {
+            guard let date = Date.parseISO8601(text) else {
+                throw APIError.invalid("expiresAt", "expiresAt must be an ISO 8601 date-time, like 2026-01-31T12:00:00Z.")
+            }
+            expiresAt = date
+        }
+        let draft = SessionDraft(
+            planID: try body.string("planId"), amount: try body.integer("amount"), currency: try body.string("currency"),
+            customerEmail: try body.string("customerEmail"), customerPhone: try body.string("customerPhone"),
+            successURL: try body.string("successUrl", maxLength: RedirectURL.maximumLength),
+            metadata: try body.metadata(), expiresAt: expiresAt)
+        return try context.write { ledger in
+            .json(201, json(try ledger.createSession(draft, in: context.scope, now: context.now), context))
+        }
+    }
+
+    @Sendable static func retrieve(_ context: APIContext) throws -> Response {
+        .json(200, json(try context.read { try $0.session(id: context.parameter("id"), in: context.scope) }, context))
+    }
+
+    @Sendable static func list(_ context: APIContext) throws -> Response {
+        let request = try context.pageRequest()
+        let link = context.request.query["paymentLinkId"]
+        let page = try context.read { try $0.sessions(in: context.scope, paymentLinkID: link, request) }
+        return .json(200, listJSON(page, url: "/v1/checkout/sessions") { json($0, context) })
+    }
+
+    @Sendable static func expire(_ context: APIContext) throws -> Response {
+        try context.write { ledger in
+            .json(200, json(try ledger.expireSession(id: context.parameter("id"), in: context.scope, now: context.now), context))
+        }
+    }
+
+    /// The session as the API returns it; `status` is as of the request.
+    static func json(_ session: CheckoutSession, _ context: APIContext) -> JSON {
+        .object([
+            ("id", .string(session.id)),
+            ("object", .string("checkout_session")),
+            ("token", .string(session.token)),
+            ("url", .string(PageURLs.session(publicURL: context.publicURL, token: session.token))),
+            ("status", .string(session.status(at: context.now).rawValue)),
+            ("kind", .string(session.kind.rawValue)),
+            ("amount", .int(session.price.minorUnits)),
+            ("currency", .string(session.price.currency.code)),
+            ("planId", .string(session.planID)),
+            ("paymentLinkId", .string(session.paymentLinkID)),
+            ("customerEmail", .string(session.customerEmail)),
+            ("customerPhone", .string(session.customerPhone)),
+            ("customerName", .string(session.customerName)),
+            ("successUrl", .string(session.successURL)),
+            ("metadata", .strings(session.metadata.values)),
+            ("customerId", .string(session.customerID)),
+            ("transactionId", .string(session.paymentID)),
+            ("subscriptionId", .string(session.subscriptionID)),
+            ("livemode", .bool(session.scope.livemode)),
+            ("expiresAt", .string(session.expiresAt.iso8601)),
+            ("completedAt", .string(session.completedAt?.iso8601)),
+            ("createdAt", .string(session.createdAt.iso8601)),
+        ])
+    }
+}
+
+/// What checkouts leave behind: customers, transactions, subscriptions (read-only).
+enum RecordsEndpoints {
+    static func register(in router: inout Router<APIHandler>) {
+        router.add("GET", "/v1/customers", { context in
+            let request = try context.pageRequest()
+            return .json(200, listJSON(try context.read { try $0.customers(in: context.scope, request) }, url: "/v1/customers", render: json))
+        })
+        router.add("GET", "/v1/customers/:id", { context in
+            .json(200, json(try context.read { try $0.customer(id: context.parameter("id"), in: context.scope) }))
+        })
+        router.add("GET", "/v1/transactions", { context in
+            let request = try context.pageRequest()
+            return .json(200, listJSON(try context.read { try $0.payments(in: context.scope, request) }, url: "/v1/transactions", render: json))
+        })
+        router.add("GET", "/v1/transactions/:id", { context in
+            .json(200, json(try context.read { try $0.payment(id: context.parameter("id"), in: context.scope) }))
+        })
+        router.add("GET", "/v1/subscriptions", { context in
+            let request = try context.pageRequest()
+            return .json(200, listJSON(try context.read { try $0.subscriptions(in: context.scope, request) }, url: "/v1/subscriptions", render: json))
+        })
+        router.add("GET", "/v1/subscriptions/:id", { context in
+            .json(200, json(try context.read { try $0.subscription(id: context.parameter("id"), in: context.scope) }))
+        })
+    }
+
+    static func json(_ customer: Customer) -> JSON {
+        .object([
+            ("id", .string(customer.id)),
+            ("object", .string("customer")),
+            ("email", .string(customer.email)),
+            ("name", .string(customer.name)),
+            ("livemode", .bool(customer.scope.livemode)),
+            ("createdAt", .string(customer.createdAt.iso8601)),
+        ])
+    }
+
+    static func json(_ payment: Payment) -> JSON {
+        .object([
+            ("id", .string(payment.id)),
+            ("object", .string("transaction")),
+            ("amount", .int(payment.amount.minorUnits)),
+            ("currency", .string(payment.amount.currency.code)),
+            ("status", .string(payment.status)),
+            ("cardBrand", .string(payment.cardBrand)),
+            ("cardLast4", .string(payment.cardLast4)),
+            ("checkoutSessionId", .string(payment.checkoutSessionID)),
+            ("customerId", .string(payment.customerID)),
+            ("livemode", .bool(payment.scope.livemode)),
+            ("createdAt", .string(payment.createdAt.iso8601)),
+        ])
+    }
+
+    static func json(_ subscription: Subscription) -> JSON {
+        .object([
+            ("id", .string(subscription.id)),
+            ("object", .string("subscription")),
+            ("customerId", .string(subscription.customerID)),
+            ("planId", .string(subscription.planID)),
+            ("status", .string(subscription.status)),
+            ("currentPeriodStart", .string(subscription.currentPeriodStart.iso8601)),
+            ("currentPeriodEnd", .string(subscription.currentPeriodEnd.iso8601)),
+            ("checkoutSessionId", .string(subscription.checkoutSessionID)),
+            ("livemode", .bool(subscription.scope.livemode)),
+            ("createdAt", .string(subscription.createdAt.iso8601)),
+        ])
+    }
+}

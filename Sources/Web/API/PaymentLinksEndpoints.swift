@@ -1,0 +1,109 @@
+import Billing
+import Foundation
+
+/// `/v1/payment-links`: one path for both reference shapes. A body with `planId`/`slug` is a plan
+/// link (Duro, camelCase); one with `amount_usd`/`payment_method_id` an amount link (billing.io,
+/// snake_case). Each link is returned in the shape it was made in.
+enum PaymentLinksEndpoints {
+    static func register(in router: inout Router<APIHandler>) {
+        router.add("POST", "/v1/payment-links", create)
+        router.add("GET", "/v1/payment-links", list)
+        router.add("GET", "/v1/payment-links/:id", retrieve)
+        router.add("POST", "/v1/payment-links/:id", update)
+        router.add("PATCH", "/v1/payment-links/:id", update)
+    }
+
+    /// Fields that mark the billing.io shape.
+    static let amountShapeFields = ["amount_usd", "payment_method_id", "expires_in_seconds", "description"]
+
+    @Sendable static func create(_ context: APIContext) throws -> Response {
+        let body = context.body
+        if !body.has("planId") && !body.has("slug") && amountShapeFields.contains(where: body.has) {
+            guard let amount = try body.decimal("amount_usd") else { throw APIError.missing("amount_usd") }
+            let draft = AmountLinkDraft(
+                amountUSD: amount, paymentMethodID: try body.requiredString("payment_method_id"),
+                description: try body.string("description", maxLength: PaymentLink.maximumDescriptionLength),
+                expiresInSeconds: try body.integer("expires_in_seconds"))
+            return try context.write { ledger in
+                .json(201, json(try ledger.createAmountLink(draft, in: context.scope, now: context.now), context))
+            }
+        }
+        let draft = PlanLinkDraft(planID: try body.requiredString("planId"), slug: try body.requiredString("slug"),
+                                  metadata: try body.metadata())
+        return try context.write { ledger in
+            .json(201, json(try ledger.createPlanLink(draft, in: context.scope, now: context.now), context))
+        }
+    }
+
+    @Sendable static func retrieve(_ context: APIContext) throws -> Response {
+        .json(200, json(try context.read { try $0.paymentLink(id: context.parameter("id"), in: context.scope) }, context))
+    }
+
+    @Sendable static func list(_ context: APIContext) throws -> Response {
+        let request = try context.pageRequest()
+        let page = try context.read { try $0.paymentLinks(in: context.scope, request) }
+        return .json(200, listJSON(page, url: "/v1/payment-links") { json($0, context) })
+    }
+
+    @Sendable static func update(_ context: APIContext) throws -> Response {
+        let body = context.body
+        let active = try body.bool("active")
+        let description: String?? = body.has("description")
+            ? .some(try body.string("description", maxLength: PaymentLink.maximumDescriptionLength)) : .none
+        return try context.write { ledger in
+            .json(200, json(try ledger.updatePaymentLink(id: context.parameter("id"), in: context.scope,
+                                                         active: active, description: description), context))
+        }
+    }
+
+    /// The link as the API returns it, in its own shape.
+    static func json(_ link: PaymentLink, _ context: APIContext) -> JSON {
+        let url = "\(context.publicURL)/\(link.id)"
+        if let slug = link.slug {
+            let slugURL = PageURLs.slug(publicURL: context.publicURL, handle: context.organization.handle,
+                                        mode: link.scope.mode, slug: slug)
+            return .object([
+                ("id", .string(link.id)),
+                ("object", .string("payment_link")),
+                ("planId", .string(link.planID)),
+                ("slug", .string(slug)),
+                ("active", .bool(link.active)),
+                ("url", .string(url)),
+                ("slugUrl", .string(slugURL)),
+                ("amount", .int(link.price.minorUnits)),
+                ("currency", .string(link.price.currency.code)),
+                ("description", .string(link.description)),
+                ("metadata", .strings(link.metadata.values)),
+                ("livemode", .bool(link.scope.livemode)),
+                ("createdAt", .string(link.createdAt.iso8601)),
+            ])
+        }
+        return .object([
+            ("id", .string(link.id)),
+            ("object", .string("payment_link")),
+            ("org_id", .string(link.scope.organizationID)),
+            ("amount_usd", .number(link.price.major)),
+            ("payment_method_id", .string(link.paymentMethodID)),
+            ("description", .string(link.description)),
+            ("url", .string(url)),
+            ("active", .bool(link.active)),
+            ("expires_at", .string(link.expiresAt?.iso8601)),
+            ("environment", .string(link.scope.mode == .live ? "live" : "sandbox")),
+            ("livemode", .bool(link.scope.livemode)),
+            ("created_at", .string(link.createdAt.iso8601)),
+        ])
+    }
+}
+
+/// Where hosted pages live. Every URL the API hands out is built here.
+enum PageURLs {
+    /// `/<handle>/<slug>` for live links, `/<handle>/test/<slug>` for test links.
+    static func slug(publicURL: String, handle: String, mode: Mode, slug: String) -> String {
+        mode == .live ? "\(publicURL)/\(handle)/\(slug)" : "\(publicURL)/\(handle)/test/\(slug)"
+    }
+
+    /// `/c/<token>`: a checkout session's page, and later its receipt.
+    static func session(publicURL: String, token: String) -> String {
+        "\(publicURL)/c/\(token)"
+    }
+}
