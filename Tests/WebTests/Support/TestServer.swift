@@ -1,6 +1,7 @@
 import Billing
 import Foundation
 import Logging
+import Synchronization
 @testable import Web
 
 /// A real server on a free port of 127.0.0.1 with a fresh SQLite file, and one organization with
@@ -16,7 +17,11 @@ final class TestServer: @unchecked Sendable {
     var url: String { application.publicURL }
 
     /// Starts a server on `databasePath` (a new temporary file by default).
-    init(databasePath: String? = nil, configure: (inout ApplicationConfiguration) -> Void = { _ in }) throws {
+    let clock: TestClock
+
+    init(databasePath: String? = nil, clock: TestClock = TestClock(),
+         configure: (inout ApplicationConfiguration) -> Void = { _ in }) throws {
+        self.clock = clock
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.databasePath = databasePath ?? directory.appendingPathComponent("checkout.sqlite").path
@@ -28,10 +33,10 @@ final class TestServer: @unchecked Sendable {
         configure(&configuration)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        application = try Application(configuration: configuration, logger: logger)
+        application = try Application(configuration: configuration, clock: clock.clock, logger: logger)
         try application.start()
         let created = try application.store.write {
-            try $0.createOrganization(handle: "acme-\(Identifier.random(6).lowercased())", name: "Acme", now: Date())
+            try $0.createOrganization(handle: "acme-\(Identifier.random(6).lowercased())", name: "Acme Goods", now: Date())
         }
         organization = created.organization
         testKey = created.testKey.secret
@@ -69,4 +74,20 @@ final class TestServer: @unchecked Sendable {
     /// The package's root folder (Templates/, Public/, .build/).
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+/// A clock tests move by hand. Starts at the real time, so tokens and dates look ordinary.
+final class TestClock: Sendable {
+    private let current = Mutex(Date())
+
+    /// The `Clock` the server reads.
+    var clock: Clock { Clock { [self] in now } }
+
+    /// Moves time forward.
+    func advance(_ seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+
+    /// The time now.
+    var now: Date { current.withLock { $0 } }
 }
