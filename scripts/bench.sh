@@ -270,18 +270,26 @@ PLAN_JSON=$(curl -sS --fail-with-body -X POST "$OURS/v1/plans" -H "$AUTH" -H 'Co
 PLAN_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$PLAN_JSON") \
     || die "no id in the plan response: $PLAN_JSON"
 
+LINK_JSON=$(curl -sS --fail-with-body -X POST "$OURS/v1/payment-links" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d '{"amount_usd":29.99,"payment_method_id":"pm_bench","description":"Pro Plan - Monthly"}') \
+    || die "creating a payment link failed: $LINK_JSON"
+LINK_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$LINK_JSON") \
+    || die "no id in the payment link response: $LINK_JSON"
+
 mirror /healthz
 mirror "/v1/plans/$PLAN_ID" -H "$AUTH"
+mirror "/$LINK_ID"
 start_nginx
 note "nginx on $NGINX (pid $NGINX_PID, $CORES workers)"
 
 # Each nginx copy must be byte-for-byte what our server sent.
-for path in /healthz "/v1/plans/$PLAN_ID"; do
+for path in /healthz "/v1/plans/$PLAN_ID" "/$LINK_ID"; do
     curl -sS --fail -H "$AUTH" "$NGINX$path" | cmp -s - "$WWW$path" || die "nginx does not serve the same bytes for $path."
 done
 
 bench_row "GET /healthz" "$OURS/healthz" "$NGINX/healthz"
 bench_row "GET /v1/plans/:id" "$OURS/v1/plans/$PLAN_ID" "$NGINX/v1/plans/$PLAN_ID" -H "$AUTH"
+bench_row "GET /pl_… (hosted page)" "$OURS/$LINK_ID" "$NGINX/$LINK_ID"
 
 mkdir -p "$OUT_DIR"
 print_table | tee "$OUT_DIR/bench.md"
