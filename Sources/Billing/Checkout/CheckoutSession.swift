@@ -23,6 +23,8 @@ public struct CheckoutSession: Hashable, Sendable {
     public let scope: Scope
     /// The payment link it was made from, if any.
     public let paymentLinkID: String?
+    /// The checkout link it was made from, if any.
+    public var checkoutLinkID: String? = nil
     /// The plan bought, if any.
     public let planID: String?
     /// One-time or subscription.
@@ -57,6 +59,8 @@ public struct CheckoutSession: Hashable, Sendable {
     public var paymentID: String?
     /// The subscription it started, for a subscription session.
     public var subscriptionID: String?
+    /// The billing address given at completion, when one was asked for.
+    public var billingAddress: BillingAddress? = nil
 
     /// The status as of `now`.
     public func status(at now: Date) -> Status {
@@ -205,15 +209,16 @@ extension Ledger {
         try execute("""
             INSERT INTO checkout_session (id, token, organization_id, livemode, payment_link_id, plan_id, kind, amount,
                 currency, description, status, customer_email, customer_phone, customer_name, success_url, metadata,
-                expires_at, created_at, completed_at, customer_id, payment_id, subscription_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                expires_at, created_at, completed_at, customer_id, payment_id, subscription_id, checkout_link_id, billing_address)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 session.id, session.token, session.scope.organizationID, session.scope.livemode, session.paymentLinkID,
                 session.planID, session.kind.rawValue, session.price.minorUnits, session.price.currency.code,
                 session.description, session.storedStatus.rawValue, session.customerEmail, session.customerPhone,
                 session.customerName, session.successURL, try MetadataColumn.encode(session.metadata),
                 session.expiresAt.unixSeconds, session.createdAt.unixSeconds, session.completedAt?.unixSeconds,
-                session.customerID, session.paymentID, session.subscriptionID,
+                session.customerID, session.paymentID, session.subscriptionID, session.checkoutLinkID,
+                try session.billingAddress.map(AddressColumn.encode),
             ])
     }
 
@@ -230,10 +235,13 @@ extension Ledger {
         try fetchRow("SELECT * FROM checkout_session WHERE token = ?", arguments: [token]).map(CheckoutSession.init(row:))
     }
 
-    /// Sessions of `scope`, newest first; only those of one payment link when `paymentLinkID` is given.
-    public func sessions(in scope: Scope, paymentLinkID: String? = nil, _ request: PageRequest) throws -> Page<CheckoutSession> {
-        try page(of: "checkout_session", in: scope, request,
-                 filter: paymentLinkID.map { ("payment_link_id = ?", [$0]) }, decode: CheckoutSession.init(row:))
+    /// Sessions of `scope`, newest first; only those of one payment or checkout link when `linkID`
+    /// (`pl_…` or `cl_…`) is given.
+    public func sessions(in scope: Scope, linkID: String? = nil, _ request: PageRequest) throws -> Page<CheckoutSession> {
+        let filter: (sql: String, arguments: StatementArguments)? = linkID.map { id in
+            (id.hasPrefix("cl_") ? "checkout_link_id = ?" : "payment_link_id = ?", [id])
+        }
+        return try page(of: "checkout_session", in: scope, request, filter: filter, decode: CheckoutSession.init(row:))
     }
 
     /// Expires an open session now. An already expired one is returned as it is; a completed one
@@ -274,5 +282,20 @@ extension CheckoutSession {
             completedAt: (row["completed_at"] as Int64?).map(Date.init(unixSeconds:)),
             expiredAt: (row["expired_at"] as Int64?).map(Date.init(unixSeconds:)),
             customerID: row["customer_id"], paymentID: row["payment_id"], subscriptionID: row["subscription_id"])
+        checkoutLinkID = row["checkout_link_id"]
+        billingAddress = try (row["billing_address"] as String?).map(AddressColumn.decode)
+    }
+}
+
+/// A billing address as JSON in one TEXT column.
+enum AddressColumn {
+    static func encode(_ address: BillingAddress) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(address), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> BillingAddress {
+        try JSONDecoder().decode(BillingAddress.self, from: Data(text.utf8))
     }
 }

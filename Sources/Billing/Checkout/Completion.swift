@@ -46,6 +46,42 @@ extension Ledger {
         return try complete(session, plan: plan, details: details, processors: processors, now: now, isNew: true)
     }
 
+    /// Pays a checkout link: its session is created and completed, and its completed-session count
+    /// raised, in this one transaction. The completion that reaches the limit turns the link off, so
+    /// exactly `limit` checkouts complete whatever the concurrency; the others get `soldOut` and are
+    /// not charged.
+    public func completeCheckoutLink(id: String, details: CheckoutDetails, processors: PaymentProcessors,
+                                     now: Date) throws -> CompletionOutcome? {
+        guard let link = try checkoutLink(id: id) else { return nil }
+        let availability = link.availability(at: now)
+        guard availability.isOpen else { return .unavailable(availability) }
+        let start = now.truncatedToSeconds
+        var successURL: String?
+        if case .redirect(let url) = link.afterCompletion { successURL = url }
+        var session = CheckoutSession(
+            id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength), scope: link.scope,
+            paymentLinkID: nil, planID: nil, kind: .oneTime, price: link.total, description: link.title,
+            storedStatus: .open, customerEmail: nil, customerPhone: nil, customerName: nil, successURL: successURL,
+            metadata: link.metadata, expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
+        session.checkoutLinkID = link.id
+        session.billingAddress = details.address
+        let outcome = try complete(session, plan: nil, details: details, processors: processors, now: now, isNew: true)
+        if case .completed = outcome {
+            let count = link.completedSessionCount + 1
+            let reachedLimit = link.completedSessionLimit.map { count >= $0 } ?? false
+            try execute("""
+                UPDATE checkout_link SET completed_sessions_count = ?,
+                    active = CASE WHEN ? THEN 0 ELSE active END,
+                    deactivation_reason = CASE WHEN ? THEN 'limit_reached' ELSE deactivation_reason END
+                WHERE id = ? AND completed_sessions_count = ?
+                """, arguments: [count, reachedLimit, reachedLimit, link.id, link.completedSessionCount])
+            guard db.changesCount == 1 else {
+                throw BillingError(.invalidState, "The checkout link '\(link.id)' changed while being paid.")
+            }
+        }
+        return outcome
+    }
+
     private func complete(_ open: CheckoutSession, plan: Plan?, details: CheckoutDetails, processors: PaymentProcessors,
                           now: Date, isNew: Bool) throws -> CompletionOutcome {
         let amount = open.price

@@ -60,14 +60,31 @@ public struct CheckoutFormInput: Sendable {
     public var cardExpiry: String
     /// `card_cvc`
     public var cardCVC: String
+    /// `address_line1`
+    public var addressLine1: String
+    /// `address_line2`
+    public var addressLine2: String
+    /// `address_city`
+    public var addressCity: String
+    /// `address_postal_code`
+    public var addressPostalCode: String
+    /// `address_country`
+    public var addressCountry: String
 
     /// An input.
-    public init(email: String = "", name: String = "", cardNumber: String = "", cardExpiry: String = "", cardCVC: String = "") {
+    public init(email: String = "", name: String = "", cardNumber: String = "", cardExpiry: String = "", cardCVC: String = "",
+                addressLine1: String = "", addressLine2: String = "", addressCity: String = "", addressPostalCode: String = "",
+                addressCountry: String = "") {
         self.email = email
         self.name = name
         self.cardNumber = cardNumber
         self.cardExpiry = cardExpiry
         self.cardCVC = cardCVC
+        self.addressLine1 = addressLine1
+        self.addressLine2 = addressLine2
+        self.addressCity = addressCity
+        self.addressPostalCode = addressPostalCode
+        self.addressCountry = addressCountry
     }
 }
 
@@ -79,6 +96,8 @@ public struct CheckoutDetails: Sendable {
     public let name: String
     /// The card, when the total needs one.
     public let card: PaymentCard?
+    /// The billing address, when the checkout asks for one.
+    public let address: BillingAddress?
 }
 
 /// The fields of a form that did not validate, each with a sentence for the customer.
@@ -98,7 +117,7 @@ extension CheckoutFormInput {
 
     /// Validates every field at once, so the customer sees all problems together. A card expiring
     /// this month is still valid; one that expired last month is not (months in UTC).
-    public func validate(at now: Date, cardRequired: Bool = true) throws(FormErrors) -> CheckoutDetails {
+    public func validate(at now: Date, cardRequired: Bool = true, addressRequired: Bool = false) throws(FormErrors) -> CheckoutDetails {
         var errors = FormErrors()
         let email = self.email.trimmingCharacters(in: .whitespacesAndNewlines)
         if email.isEmpty {
@@ -116,8 +135,39 @@ extension CheckoutFormInput {
         if cardRequired {
             card = validateCard(at: now, into: &errors)
         }
+        let address = addressRequired ? validateAddress(into: &errors) : nil
         guard errors.fields.isEmpty else { throw errors }
-        return CheckoutDetails(email: EmailAddress.normalized(email), name: name, card: card)
+        return CheckoutDetails(email: EmailAddress.normalized(email), name: name, card: card, address: address)
+    }
+
+    /// Longest address line, city or postal code.
+    public static let maximumAddressFieldLength = 200
+
+    private func validateAddress(into errors: inout FormErrors) -> BillingAddress? {
+        func required(_ value: String, _ field: String, _ missing: String) -> String {
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty {
+                errors.fields[field] = missing
+            } else if trimmed.count > Self.maximumAddressFieldLength {
+                errors.fields[field] = "This can be at most \(Self.maximumAddressFieldLength) characters."
+            }
+            return trimmed
+        }
+        let line1 = required(addressLine1, "address_line1", "Enter the street address.")
+        let city = required(addressCity, "address_city", "Enter the city.")
+        let postalCode = required(addressPostalCode, "address_postal_code", "Enter the postal code.")
+        let line2 = addressLine2.trimmingCharacters(in: .whitespacesAndNewlines)
+        if line2.count > Self.maximumAddressFieldLength {
+            errors.fields["address_line2"] = "This can be at most \(Self.maximumAddressFieldLength) characters."
+        }
+        let country = addressCountry.trimmingCharacters(in: .whitespaces).uppercased()
+        if country.isEmpty {
+            errors.fields["address_country"] = "Choose the country."
+        } else if !Country.isValid(country) {
+            errors.fields["address_country"] = "Choose a country from the list (two-letter ISO code)."
+        }
+        guard !errors.fields.keys.contains(where: { $0.hasPrefix("address_") }) else { return nil }
+        return BillingAddress(line1: line1, line2: line2.isEmpty ? nil : line2, city: city, postalCode: postalCode, country: country)
     }
 
     private func validateCard(at now: Date, into errors: inout FormErrors) -> PaymentCard? {

@@ -146,6 +146,61 @@ enum Schema {
                 CREATE INDEX subscription_by_scope ON subscription(organization_id, livemode, seq);
                 """)
         }
+        migrator.registerMigration("v3-prices-checkout-links") { db in
+            try db.execute(sql: """
+                CREATE TABLE price (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    unit_amount INTEGER NOT NULL CHECK (unit_amount >= 0),
+                    product TEXT NOT NULL,
+                    tax_behavior TEXT NOT NULL DEFAULT 'unspecified',
+                    active INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX price_by_scope ON price(organization_id, livemode, seq);
+                CREATE TABLE checkout_link (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    deactivation_reason TEXT,
+                    mode TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    description TEXT,
+                    currency TEXT NOT NULL,
+                    after_completion TEXT NOT NULL,
+                    billing_address_collection TEXT NOT NULL,
+                    metadata TEXT NOT NULL DEFAULT '{}',
+                    inactive_message TEXT,
+                    payment_method_types TEXT NOT NULL,
+                    allow_promotion_codes INTEGER NOT NULL DEFAULT 0,
+                    completed_sessions_limit INTEGER CHECK (completed_sessions_limit >= 1),
+                    completed_sessions_count INTEGER NOT NULL DEFAULT 0,
+                    submit_type TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    CHECK (completed_sessions_limit IS NULL OR completed_sessions_count <= completed_sessions_limit)
+                );
+                CREATE INDEX checkout_link_by_scope ON checkout_link(organization_id, livemode, seq);
+                CREATE TABLE checkout_link_item (
+                    checkout_link_id TEXT NOT NULL REFERENCES checkout_link(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    quantity INTEGER NOT NULL CHECK (quantity >= 1),
+                    price_id TEXT REFERENCES price(id),
+                    currency TEXT NOT NULL,
+                    unit_amount INTEGER NOT NULL CHECK (unit_amount >= 0),
+                    product TEXT NOT NULL,
+                    tax_behavior TEXT NOT NULL,
+                    PRIMARY KEY (checkout_link_id, position)
+                );
+                ALTER TABLE checkout_session ADD COLUMN checkout_link_id TEXT REFERENCES checkout_link(id);
+                ALTER TABLE checkout_session ADD COLUMN billing_address TEXT;
+                CREATE INDEX checkout_session_by_checkout_link ON checkout_session(checkout_link_id, seq);
+                """)
+        }
         return migrator
     }
 }

@@ -24,6 +24,7 @@ final class API: Sendable {
         PaymentLinksEndpoints.register(in: &router)
         CheckoutSessionsEndpoints.register(in: &router)
         RecordsEndpoints.register(in: &router)
+        CheckoutLinksEndpoints.register(in: &router)
         self.router = router
     }
 

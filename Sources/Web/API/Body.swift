@@ -5,11 +5,14 @@ import Foundation
 /// field. Unknown fields are ignored, as the API conventions say.
 struct Body {
     let fields: [String: JSON]
+    /// Where this object sits in the request, for error params (`line_items[0][price_data]`).
+    let prefix: String
 
     /// Parses the request body. An empty body is an empty object.
     init(_ bytes: [UInt8]) throws(APIError) {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             fields = [:]
+            prefix = ""
             return
         }
         guard let json = JSON.parse(bytes) else {
@@ -19,10 +22,17 @@ struct Body {
             throw APIError(status: 400, code: "invalid_json", message: "The request body must be a JSON object.")
         }
         fields = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+        prefix = ""
     }
 
-    init(fields: [String: JSON]) {
+    init(fields: [String: JSON], prefix: String = "") {
         self.fields = fields
+        self.prefix = prefix
+    }
+
+    /// The request-wide name of field `key` (`title`, `after_completion[type]`).
+    func name(_ key: String) -> String {
+        prefix.isEmpty ? key : "\(prefix)[\(key)]"
     }
 
     /// Whether `key` is present (null counts as present).
@@ -31,76 +41,104 @@ struct Body {
     /// A string; nil when absent or null. `maxLength` in characters.
     func string(_ key: String, maxLength: Int? = nil) throws(APIError) -> String? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .string(let text) = value else { throw APIError.invalid(key, "\(key) must be a string.") }
+        guard case .string(let text) = value else { throw APIError.invalid(name(key), "\(name(key)) must be a string.") }
         if let maxLength, text.count > maxLength {
-            throw APIError.invalid(key, "\(key) can be at most \(maxLength) characters.")
+            throw APIError.invalid(name(key), "\(name(key)) can be at most \(maxLength) characters.")
         }
         return text
     }
 
     /// A string that must be present and non-empty.
     func requiredString(_ key: String, maxLength: Int? = nil) throws(APIError) -> String {
-        guard let text = try string(key, maxLength: maxLength) else { throw APIError.missing(key) }
-        guard !text.isEmpty else { throw APIError.invalid(key, "\(key) must not be empty.") }
+        guard let text = try string(key, maxLength: maxLength) else { throw APIError.missing(name(key)) }
+        guard !text.isEmpty else { throw APIError.invalid(name(key), "\(name(key)) must not be empty.") }
         return text
     }
 
     /// An integer; nil when absent or null. Numbers with a fraction are rejected.
     func integer(_ key: String) throws(APIError) -> Int64? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .number(let number) = value else { throw APIError.invalid(key, "\(key) must be an integer.") }
+        guard case .number(let number) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an integer.") }
         guard let integer = Self.exactInteger(number) else {
-            throw APIError.invalid(key, "\(key) must be an integer (no fraction) within 64 bits.")
+            throw APIError.invalid(name(key), "\(name(key)) must be an integer (no fraction) within 64 bits.")
         }
         return integer
     }
 
     /// An integer that must be present.
     func requiredInteger(_ key: String) throws(APIError) -> Int64 {
-        guard let value = try integer(key) else { throw APIError.missing(key) }
+        guard let value = try integer(key) else { throw APIError.missing(name(key)) }
         return value
     }
 
     /// A decimal number, exact as written.
     func decimal(_ key: String) throws(APIError) -> Decimal? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .number(let number) = value else { throw APIError.invalid(key, "\(key) must be a number.") }
+        guard case .number(let number) = value else { throw APIError.invalid(name(key), "\(name(key)) must be a number.") }
         return number
     }
 
     /// A boolean; nil when absent or null.
     func bool(_ key: String) throws(APIError) -> Bool? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .bool(let flag) = value else { throw APIError.invalid(key, "\(key) must be true or false.") }
+        guard case .bool(let flag) = value else { throw APIError.invalid(name(key), "\(name(key)) must be true or false.") }
         return flag
     }
 
     /// A nested object; nil when absent or null.
     func object(_ key: String) throws(APIError) -> Body? {
         guard let value = fields[key], value != .null else { return nil }
-        guard case .object(let pairs) = value else { throw APIError.invalid(key, "\(key) must be an object.") }
-        return Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
+        guard case .object(let pairs) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an object.") }
+        return Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }), prefix: name(key))
     }
 
     /// Metadata: an object whose values are strings, numbers or booleans (kept as their text), within
     /// the limits of `Metadata`. Absent or null is empty.
     func metadata(_ key: String = "metadata") throws(APIError) -> Metadata {
         guard let value = fields[key], value != .null else { return .empty }
-        guard case .object(let pairs) = value else { throw APIError.invalid(key, "\(key) must be an object of strings.") }
+        guard case .object(let pairs) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an object of strings.") }
         var values: [String: String] = [:]
         for (name, item) in pairs {
             switch item {
             case .string(let text): values[name] = text
             case .number(let number): values[name] = number.description
             case .bool(let flag): values[name] = flag ? "true" : "false"
-            default: throw APIError.invalid("\(key)[\(name)]", "Metadata values must be strings.")
+            default: throw APIError.invalid("\(self.name(key))[\(name)]", "Metadata values must be strings.")
             }
         }
         do {
-            return try Metadata(values, param: key)
+            return try Metadata(values, param: name(key))
         } catch {
             throw APIError(error)
         }
+    }
+
+    /// An array of objects; nil when absent or null.
+    func objects(_ key: String) throws(APIError) -> [Body]? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .array(let items) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an array.") }
+        var result: [Body] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let pairs) = item else {
+                throw APIError.invalid("\(name(key))[\(index)]", "\(name(key))[\(index)] must be an object.")
+            }
+            result.append(Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }), prefix: "\(name(key))[\(index)]"))
+        }
+        return result
+    }
+
+    /// An array of strings; nil when absent or null.
+    func strings(_ key: String) throws(APIError) -> [String]? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .array(let items) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an array of strings.") }
+        var result: [String] = []
+        for (index, item) in items.enumerated() {
+            guard case .string(let text) = item else {
+                throw APIError.invalid("\(name(key))[\(index)]", "\(name(key))[\(index)] must be a string.")
+            }
+            result.append(text)
+        }
+        return result
     }
 
     static func exactInteger(_ number: Decimal) -> Int64? {

@@ -35,8 +35,8 @@ enum CheckoutSessionsEndpoints {
 
     @Sendable static func list(_ context: APIContext) throws -> Response {
         let request = try context.pageRequest()
-        let link = context.request.query["paymentLinkId"]
-        let page = try context.read { try $0.sessions(in: context.scope, paymentLinkID: link, request) }
+        let link = context.request.query["paymentLinkId"] ?? context.request.query["checkoutLinkId"]
+        let page = try context.read { try $0.sessions(in: context.scope, linkID: link, request) }
         return .json(200, listJSON(page, url: "/v1/checkout/sessions") { json($0, context) })
     }
 
@@ -59,9 +59,16 @@ enum CheckoutSessionsEndpoints {
             ("currency", .string(session.price.currency.code)),
             ("planId", .string(session.planID)),
             ("paymentLinkId", .string(session.paymentLinkID)),
+            ("checkoutLinkId", .string(session.checkoutLinkID)),
             ("customerEmail", .string(session.customerEmail)),
             ("customerPhone", .string(session.customerPhone)),
             ("customerName", .string(session.customerName)),
+            ("billingAddress", session.billingAddress.map { address in
+                .object([
+                    ("line1", .string(address.line1)), ("line2", .string(address.line2)), ("city", .string(address.city)),
+                    ("postalCode", .string(address.postalCode)), ("country", .string(address.country)),
+                ])
+            } ?? .null),
             ("successUrl", .string(session.successURL)),
             ("metadata", .strings(session.metadata.values)),
             ("customerId", .string(session.customerID)),

@@ -7,11 +7,14 @@ struct CheckoutPage {
     /// Show the test-mode banner.
     let testMode: Bool
     let merchantName: String
-    /// What is bought: plan name or description.
+    /// What is bought: plan name, checkout-link title or description.
     let itemTitle: String
     /// A line under the title, when there is one.
     let itemDescription: String?
-    /// `₦1,500.00`
+    /// The lines of a checkout link; empty otherwise.
+    let lineItems: [LineItemView]
+    let hasLineItems: Bool
+    /// `₦1,500.00`: the total.
     let amount: String
     /// `per month`, for subscriptions.
     let interval: String?
@@ -19,11 +22,7 @@ struct CheckoutPage {
     let action: String
     let csrfToken: String
     /// What the customer typed, kept across a failed submit (never the card number or CVC).
-    let email: String
-    let name: String
-    let cardExpiry: String
-    /// Whether the session's email came from the merchant.
-    let emailPrefilled: Bool
+    let form: CheckoutFormInput
     /// One message per field that failed, by field.
     let errors: FieldErrors
     /// A message about the whole form (a decline), shown above the fields.
@@ -32,25 +31,47 @@ struct CheckoutPage {
     let submitLabel: String
     /// Whether a card is needed (false when the total is zero).
     let needsCard: Bool
+    /// Whether the billing address fields are shown and required.
+    let addressRequired: Bool
+    /// The country list, with the customer's choice selected.
+    let countries: [CountryOption]
+}
+
+/// One line of a checkout link as shown.
+struct LineItemView {
+    let product: String
+    let quantity: Int64
+    let unitPrice: String
+    let lineTotal: String
+
+    /// The lines as shown.
+    static func views(of items: [LineItem]) -> [LineItemView] {
+        items.map { item in
+            LineItemView(product: item.product, quantity: item.quantity, unitPrice: MoneyText.format(item.unitAmount),
+                         lineTotal: MoneyText.format(item.total))
+        }
+    }
+}
+
+/// An `<option>` of the country list.
+struct CountryOption {
+    let code: String
+    let name: String
+    let selected: Bool
+
+    /// Every country, `selectedCode` selected.
+    static func all(selected selectedCode: String) -> [CountryOption] {
+        let chosen = selectedCode.uppercased()
+        return Country.all.map { CountryOption(code: $0.code, name: $0.name, selected: $0.code == chosen) }
+    }
 }
 
 /// Per-field error messages of the checkout form, nil where the field is fine.
 struct FieldErrors {
-    let email: String?
-    let name: String?
-    let cardNumber: String?
-    let cardExpiry: String?
-    let cardCVC: String?
-    /// Whether any field has an error.
-    let any: Bool
+    let fields: [String: String]
 
     init(_ errors: FormErrors = FormErrors()) {
-        email = errors.fields["email"]
-        name = errors.fields["name"]
-        cardNumber = errors.fields["card_number"]
-        cardExpiry = errors.fields["card_expiry"]
-        cardCVC = errors.fields["card_cvc"]
-        any = !errors.fields.isEmpty
+        fields = errors.fields
     }
 }
 
@@ -60,6 +81,10 @@ struct ReceiptPage {
     let testMode: Bool
     let merchantName: String
     let itemTitle: String
+    /// The merchant's confirmation message (checkout links), line breaks kept by CSS.
+    let confirmationMessage: String?
+    let lineItems: [LineItemView]
+    let hasLineItems: Bool
     let amount: String
     let interval: String?
     let email: String?
@@ -91,14 +116,18 @@ struct CheckoutSubject {
     let itemDescription: String?
     let price: Money
     let plan: Plan?
-    let expiresAt: Date?
+    let lineItems: [LineItem]
+    let submitType: CheckoutLink.SubmitType
+    let addressRequired: Bool
 
-    init(scope: Scope, organization: Organization, plan: Plan?, description: String?, price: Money, expiresAt: Date?) {
+    init(scope: Scope, organization: Organization, plan: Plan?, description: String?, price: Money) {
         self.scope = scope
         merchantName = organization.name
         self.plan = plan
         self.price = price
-        self.expiresAt = expiresAt
+        lineItems = []
+        submitType = .auto
+        addressRequired = false
         if let plan {
             itemTitle = plan.name
             itemDescription = description ?? plan.description
@@ -108,12 +137,31 @@ struct CheckoutSubject {
         }
     }
 
+    init(checkoutLink link: CheckoutLink, organization: Organization) {
+        scope = link.scope
+        merchantName = organization.name
+        plan = nil
+        price = link.total
+        itemTitle = link.title
+        itemDescription = link.description
+        lineItems = link.lineItems
+        submitType = link.submitType
+        addressRequired = link.billingAddressCollection == .required
+    }
+
     var amountText: String { MoneyText.format(price) }
     var intervalText: String? { MoneyText.interval(of: plan) }
 
-    /// `Subscribe`, or `Pay ₦1,500.00`.
+    /// `Pay ₦1,500.00`, `Book $40.00`, `Donate $25.00`, `Subscribe for ₦1,500.00`; `Complete order`
+    /// when nothing is due.
     var submitLabel: String {
-        plan?.isRecurring == true ? "Subscribe for \(amountText)" : "Pay \(amountText)"
+        if plan?.isRecurring == true { return "Subscribe for \(amountText)" }
+        if price.minorUnits == 0 { return "Complete order" }
+        switch submitType {
+        case .auto, .pay: return "Pay \(amountText)"
+        case .book: return "Book for \(amountText)"
+        case .donate: return "Donate \(amountText)"
+        }
     }
 }
 

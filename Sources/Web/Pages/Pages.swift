@@ -23,6 +23,7 @@ final class Pages: Sendable {
     /// What a page path points at.
     private enum Target {
         case link(PaymentLink)
+        case checkoutLink(CheckoutLink)
         case session(CheckoutSession)
     }
 
@@ -50,23 +51,22 @@ final class Pages: Sendable {
         do {
             guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
             switch target {
-            case .link(let link):
-                let availability = link.availability(at: now, plan: subject.plan)
+            case .link, .checkoutLink:
+                let availability = self.availability(of: target, subject: subject, at: now)
                 guard availability.isOpen else { return unavailable(availability, subject: subject) }
                 let response = checkoutPage(subject: subject, path: request.path, now: now, status: 200,
-                                            email: "", name: "", cardExpiry: "", emailPrefilled: false,
-                                            errors: FormErrors(), formError: nil, formActions: [])
+                                            input: CheckoutFormInput(), errors: FormErrors(), formError: nil,
+                                            formActions: formActions(for: target))
                 var until = FormTokenSigner.nextRotation(after: now)
-                if let expiresAt = link.expiresAt { until = min(until, expiresAt) }
+                if case .link(let link) = target, let expiresAt = link.expiresAt { until = min(until, expiresAt) }
                 cache.store(response, for: request.path, generation: generation, validUntil: until)
                 return response
             case .session(let session):
                 switch session.availability(at: now) {
                 case .open:
                     return checkoutPage(subject: subject, path: request.path, now: now, status: 200,
-                                        email: session.customerEmail ?? "", name: "", cardExpiry: "",
-                                        emailPrefilled: session.customerEmail != nil, errors: FormErrors(),
-                                        formError: nil, formActions: formActions(for: session))
+                                        input: CheckoutFormInput(email: session.customerEmail ?? ""), errors: FormErrors(),
+                                        formError: nil, formActions: formActions(for: target))
                 case .completed:
                     return try receipt(for: session, subject: subject)
                 case let other:
@@ -95,34 +95,31 @@ final class Pages: Sendable {
                 return message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
                                text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again.")
             }
-            let input = CheckoutFormInput(email: form["email"], name: form["name"], cardNumber: form["card_number"],
-                                          cardExpiry: form["card_expiry"], cardCVC: form["card_cvc"])
-            let sessionActions: [String]
-            switch target {
-            case .link(let link):
-                sessionActions = []
-                let availability = link.availability(at: now, plan: subject.plan)
-                guard availability.isOpen else { return unavailable(availability, subject: subject) }
-            case .session(let session):
-                sessionActions = formActions(for: session)
-                switch session.availability(at: now) {
-                case .open: break
-                case .completed: return redirect(to: PageURLs.session(publicURL: "", token: session.token))
-                case let other: return unavailable(other, subject: subject)
-                }
+            let input = CheckoutFormInput(
+                email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
+                cardCVC: form["card_cvc"], addressLine1: form["address_line1"], addressLine2: form["address_line2"],
+                addressCity: form["address_city"], addressPostalCode: form["address_postal_code"],
+                addressCountry: form["address_country"])
+            let actions = formActions(for: target)
+            if case .session(let session) = target, session.availability(at: now) == .completed {
+                return redirect(to: PageURLs.session(publicURL: "", token: session.token))
             }
+            let availability = self.availability(of: target, subject: subject, at: now)
+            guard availability.isOpen else { return unavailable(availability, subject: subject) }
             let details: CheckoutDetails
             do {
-                details = try input.validate(at: now, cardRequired: subject.price.minorUnits > 0)
+                details = try input.validate(at: now, cardRequired: subject.price.minorUnits > 0,
+                                             addressRequired: subject.addressRequired)
             } catch {
-                return checkoutPage(subject: subject, path: request.path, now: now, status: 422, email: input.email,
-                                    name: input.name, cardExpiry: input.cardExpiry, emailPrefilled: false, errors: error,
-                                    formError: "Please correct the fields marked below.", formActions: sessionActions)
+                return checkoutPage(subject: subject, path: request.path, now: now, status: 422, input: input,
+                                    errors: error, formError: "Please correct the fields marked below.", formActions: actions)
             }
             let outcome: CompletionOutcome? = try store.write { ledger in
                 switch target {
                 case .link(let link):
                     try ledger.completePaymentLink(link, details: details, processors: processors, now: now)
+                case .checkoutLink(let link):
+                    try ledger.completeCheckoutLink(id: link.id, details: details, processors: processors, now: now)
                 case .session(let session):
                     try ledger.completeSession(token: session.token, details: details, processors: processors, now: now)
                 }
@@ -135,12 +132,20 @@ final class Pages: Sendable {
             case .unavailable(let availability):
                 return unavailable(availability, subject: subject)
             case .declined(let decline):
-                return checkoutPage(subject: subject, path: request.path, now: now, status: 402, email: input.email,
-                                    name: input.name, cardExpiry: input.cardExpiry, emailPrefilled: false,
-                                    errors: FormErrors(), formError: decline.message, formActions: sessionActions)
+                return checkoutPage(subject: subject, path: request.path, now: now, status: 402, input: input,
+                                    errors: FormErrors(), formError: decline.message, formActions: actions)
             }
         } catch {
             return failure(error, request: request)
+        }
+    }
+
+    /// Whether `target` takes payment at `now`.
+    private func availability(of target: Target, subject: CheckoutSubject, at now: Date) -> CheckoutAvailability {
+        switch target {
+        case .link(let link): link.availability(at: now, plan: subject.plan)
+        case .checkoutLink(let link): link.availability(at: now)
+        case .session(let session): session.availability(at: now)
         }
     }
 
@@ -154,6 +159,9 @@ final class Pages: Sendable {
             case 1 where Identifier.looksLike(String(segments[0]), prefix: "pl"):
                 guard let link = try ledger.paymentLink(id: String(segments[0])) else { return nil }
                 target = .link(link)
+            case 1 where Identifier.looksLike(String(segments[0]), prefix: "cl"):
+                guard let link = try ledger.checkoutLink(id: String(segments[0])) else { return nil }
+                target = .checkoutLink(link)
             case 2 where segments[0] == "c":
                 guard segments[1].count <= 64, let session = try ledger.session(token: String(segments[1])) else { return nil }
                 target = .session(session)
@@ -171,41 +179,56 @@ final class Pages: Sendable {
     }
 
     private func subject(of target: Target, in ledger: Ledger) throws -> CheckoutSubject {
-        let scope: Scope, planID: String?, description: String?, price: Money, expiresAt: Date?
+        let scope: Scope, planID: String?, description: String?, price: Money
         switch target {
         case .link(let link):
-            (scope, planID, description, price, expiresAt) = (link.scope, link.planID, link.description, link.price, link.expiresAt)
+            (scope, planID, description, price) = (link.scope, link.planID, link.description, link.price)
         case .session(let session):
-            (scope, planID, description, price, expiresAt) = (session.scope, session.planID, session.description, session.price, session.expiresAt)
+            (scope, planID, description, price) = (session.scope, session.planID, session.description, session.price)
+        case .checkoutLink(let link):
+            return CheckoutSubject(checkoutLink: link, organization: try organization(of: link.scope, in: ledger))
         }
+        let plan = try planID.map { try ledger.plan(id: $0, in: scope) }
+        return CheckoutSubject(scope: scope, organization: try organization(of: scope, in: ledger), plan: plan,
+                               description: description, price: price)
+    }
+
+    private func organization(of scope: Scope, in ledger: Ledger) throws -> Organization {
         guard let organization = try ledger.organization(id: scope.organizationID) else {
             throw BillingError.notFound("organization", scope.organizationID)
         }
-        let plan = try planID.map { try ledger.plan(id: $0, in: scope) }
-        return CheckoutSubject(scope: scope, organization: organization, plan: plan, description: description,
-                               price: price, expiresAt: expiresAt)
+        return organization
     }
 
     // MARK: Responses
 
-    private func checkoutPage(subject: CheckoutSubject, path: String, now: Date, status: Int, email: String, name: String,
-                              cardExpiry: String, emailPrefilled: Bool, errors: FormErrors, formError: String?,
-                              formActions: [String]) -> Response {
+    private func checkoutPage(subject: CheckoutSubject, path: String, now: Date, status: Int, input: CheckoutFormInput,
+                              errors: FormErrors, formError: String?, formActions: [String]) -> Response {
+        let lineItems = LineItemView.views(of: subject.lineItems)
         let page = CheckoutPage(
             chrome: PageChrome(title: "\(subject.itemTitle) · \(subject.merchantName)", assetVersion: renderer.assetVersion),
             testMode: subject.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
-            itemDescription: subject.itemDescription, amount: subject.amountText, interval: subject.intervalText,
-            action: path, csrfToken: signer.token(for: path, at: now), email: email, name: name, cardExpiry: cardExpiry,
-            emailPrefilled: emailPrefilled, errors: FieldErrors(errors), formError: formError,
-            submitLabel: subject.submitLabel, needsCard: subject.price.minorUnits > 0)
+            itemDescription: subject.itemDescription, lineItems: lineItems, hasLineItems: !lineItems.isEmpty,
+            amount: subject.amountText, interval: subject.intervalText, action: path,
+            csrfToken: signer.token(for: path, at: now), form: input, errors: FieldErrors(errors), formError: formError,
+            submitLabel: subject.submitLabel, needsCard: subject.price.minorUnits > 0,
+            addressRequired: subject.addressRequired,
+            countries: subject.addressRequired ? CountryOption.all(selected: input.addressCountry) : [])
         return renderer.response(status: status, template: "checkout", page: page, formActions: formActions)
     }
 
     private func receipt(for session: CheckoutSession, subject: CheckoutSubject) throws -> Response {
-        let payment = try session.paymentID.map { id in try store.read { try $0.payment(id: id, in: session.scope) } }
+        let (payment, link) = try store.read { ledger in
+            (try session.paymentID.map { try ledger.payment(id: $0, in: session.scope) },
+             try session.checkoutLinkID.map { try ledger.checkoutLink(id: $0, in: session.scope) })
+        }
+        var confirmation: String?
+        if case .hostedConfirmation(let message)? = link?.afterCompletion { confirmation = message }
+        let lineItems = LineItemView.views(of: link?.lineItems ?? [])
         let page = ReceiptPage(
             chrome: PageChrome(title: "Receipt · \(subject.merchantName)", assetVersion: renderer.assetVersion),
             testMode: session.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
+            confirmationMessage: confirmation, lineItems: lineItems, hasLineItems: !lineItems.isEmpty,
             amount: MoneyText.format(payment?.amount ?? session.price), interval: subject.intervalText,
             email: session.customerEmail, cardBrand: payment?.cardBrand?.cardBrandName, cardLast4: payment?.cardLast4,
             paidAt: (session.completedAt ?? session.createdAt).receiptText, reference: session.id,
@@ -232,9 +255,14 @@ final class Pages: Sendable {
         return renderer.response(status: 410, template: "message", page: page)
     }
 
-    /// Origins the session's form may lead to besides this server: its success URL's.
-    private func formActions(for session: CheckoutSession) -> [String] {
-        session.successURL.flatMap(RedirectURL.origin(of:)).map { [$0] } ?? []
+    /// Origins the form may lead to besides this server: the success or redirect URL's.
+    private func formActions(for target: Target) -> [String] {
+        let url: String? = switch target {
+        case .link: nil
+        case .session(let session): session.successURL
+        case .checkoutLink(let link): if case .redirect(let url) = link.afterCompletion { url } else { nil }
+        }
+        return url.flatMap(RedirectURL.origin(of:)).map { [$0] } ?? []
     }
 
     private func redirect(to location: String) -> Response {

@@ -1,3 +1,4 @@
+import Billing
 import Mustache
 
 // Templates read view models by name. Without help, swift-mustache finds a field through `Mirror`,
@@ -22,32 +23,65 @@ extension CheckoutPage: MustacheParent {
         case "merchantName": merchantName
         case "itemTitle": itemTitle
         case "itemDescription": itemDescription
+        case "lineItems": lineItems
+        case "hasLineItems": hasLineItems
         case "amount": amount
         case "interval": interval
         case "action": action
         case "csrfToken": csrfToken
-        case "email": email
-        case "name": self.name
-        case "cardExpiry": cardExpiry
-        case "emailPrefilled": emailPrefilled
+        case "form": form
         case "errors": errors
         case "formError": formError
         case "submitLabel": submitLabel
         case "needsCard": needsCard
+        case "addressRequired": addressRequired
+        case "countries": countries
+        default: nil
+        }
+    }
+}
+
+extension CheckoutFormInput: MustacheParent {
+    /// What the customer typed, by the form's field names. Card number and CVC are never echoed.
+    public func child(named name: String) -> Any? {
+        switch name {
+        case "email": email
+        case "name": self.name
+        case "card_expiry": cardExpiry
+        case "address_line1": addressLine1
+        case "address_line2": addressLine2
+        case "address_city": addressCity
+        case "address_postal_code": addressPostalCode
         default: nil
         }
     }
 }
 
 extension FieldErrors: MustacheParent {
+    /// The message of the field named `name` (the form's names: `card_number`, `address_city`).
+    func child(named name: String) -> Any? {
+        name == "any" ? !fields.isEmpty : fields[name]
+    }
+}
+
+extension LineItemView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "email": email
+        case "product": product
+        case "quantity": quantity
+        case "unitPrice": unitPrice
+        case "lineTotal": lineTotal
+        default: nil
+        }
+    }
+}
+
+extension CountryOption: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "code": code
         case "name": self.name
-        case "cardNumber": cardNumber
-        case "cardExpiry": cardExpiry
-        case "cardCVC": cardCVC
-        case "any": any
+        case "selected": selected
         default: nil
         }
     }
@@ -60,6 +94,9 @@ extension ReceiptPage: MustacheParent {
         case "testMode": testMode
         case "merchantName": merchantName
         case "itemTitle": itemTitle
+        case "confirmationMessage": confirmationMessage
+        case "lineItems": lineItems
+        case "hasLineItems": hasLineItems
         case "amount": amount
         case "interval": interval
         case "email": email
