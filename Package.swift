@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "BillingTests", dependencies: ["Billing"]),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Billing"]
+            dependencies: ["Web", "Billing", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

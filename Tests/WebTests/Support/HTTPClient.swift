@@ -6,7 +6,8 @@ import Glibc
 /// A minimal HTTP/1.1 client over a POSIX socket, so tests control exactly what goes on the wire
 /// (duplicate headers, raw paths, keep-alive) and see exactly what comes back (no redirect
 /// following, no header rewriting). The only test file that touches sockets and raw pointers.
-final class HTTPConnection {
+/// Unchecked Sendable: a connection is used by one task at a time.
+final class HTTPConnection: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
