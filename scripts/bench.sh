@@ -238,6 +238,16 @@ bench_row() {
     ROWS+=("| $name | $ours_rps | $ours_p50 | $ours_p99 | $RPS | $P50 | $P99 | $ratio |")
 }
 
+# bench_ours NAME OUR_URL [wrk args]: a row measured on our server only (nginx cannot answer it,
+# e.g. a POST that completes a checkout).
+bench_ours() {
+    local name=$1 ours_url=$2; shift 2
+    CURRENT_ROW=$name
+    note "$name: ours ($ours_url)"
+    run_wrk ours "$ours_url" "$@"
+    ROWS+=("| $name | $RPS | $P50 | $P99 | – | – | – | – |")
+}
+
 print_table() {
     echo "Benchmark $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown):" \
         "nproc $CORES, our threads $SERVER_THREADS, nginx workers $CORES," \
@@ -276,6 +286,24 @@ LINK_JSON=$(curl -sS --fail-with-body -X POST "$OURS/v1/payment-links" -H "$AUTH
 LINK_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$LINK_JSON") \
     || die "no id in the payment link response: $LINK_JSON"
 
+# A checkout link without a limit, and a wrk script that pays it with the test card: every 303 is
+# one durable completion (payment, session, customer, count) committed with synchronous=FULL.
+CL_JSON=$(curl -sS --fail-with-body -X POST "$OURS/v1/checkout_links" -u "$TEST_KEY:" -H 'Content-Type: application/json' \
+    -H 'Idempotency-Key: bench-checkout-link' \
+    -d '{"line_items":[{"quantity":1,"price_data":{"currency":"usd","product":"Ticket","unit_amount":2500}}],"title":"Bench"}') \
+    || die "creating a checkout link failed: $CL_JSON"
+CL_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$CL_JSON")
+CSRF=$(curl -sS "$OURS/$CL_ID" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p')
+[[ -n $CSRF ]] || die "no csrf_token on the checkout link page."
+cat >"$TMP/complete.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "csrf_token=$CSRF&email=bench%40example.com&name=Bench+Customer&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123"
+LUA
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$OURS/$CL_ID" -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data "csrf_token=$CSRF&email=bench%40example.com&name=Bench&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123")
+[[ $STATUS == 303 ]] || die "a test completion answered $STATUS, not 303."
+
 mirror /healthz
 mirror "/v1/plans/$PLAN_ID" -H "$AUTH"
 mirror "/$LINK_ID"
@@ -290,6 +318,7 @@ done
 bench_row "GET /healthz" "$OURS/healthz" "$NGINX/healthz"
 bench_row "GET /v1/plans/:id" "$OURS/v1/plans/$PLAN_ID" "$NGINX/v1/plans/$PLAN_ID" -H "$AUTH"
 bench_row "GET /pl_… (hosted page)" "$OURS/$LINK_ID" "$NGINX/$LINK_ID"
+bench_ours "POST /cl_… (durable completion)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
 
 mkdir -p "$OUT_DIR"
 print_table | tee "$OUT_DIR/bench.md"
