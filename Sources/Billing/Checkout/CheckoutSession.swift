@@ -265,16 +265,11 @@ extension Ledger {
 
 extension CheckoutSession {
     init(row: Row) throws {
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else {
-            throw BillingError(.invalidState, "Stored session has unknown currency \(code).")
-        }
         self.init(
             id: row["id"], token: row["token"],
-            scope: Scope(organizationID: row["organization_id"], mode: row["livemode"] ? .live : .test),
-            paymentLinkID: row["payment_link_id"], planID: row["plan_id"],
+            scope: row.scope, paymentLinkID: row["payment_link_id"], planID: row["plan_id"],
             kind: Kind(rawValue: row["kind"]) ?? .oneTime,
-            price: Money(minorUnits: row["amount"], currency: currency), description: row["description"],
+            price: try row.money("amount"), description: row["description"],
             storedStatus: Status(rawValue: row["status"]) ?? .open,
             customerEmail: row["customer_email"], customerPhone: row["customer_phone"], customerName: row["customer_name"],
             successURL: row["success_url"], metadata: try MetadataColumn.decode(row["metadata"]),

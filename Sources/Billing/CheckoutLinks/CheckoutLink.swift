@@ -381,21 +381,16 @@ extension Ledger {
 
     func checkoutLink(row: Row) throws -> CheckoutLink {
         let id: String = row["id"]
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else { throw BillingError(.invalidState, "Stored checkout link has unknown currency \(code).") }
+        let currency = try row.currency()
         let items = try fetchRows("SELECT * FROM checkout_link_item WHERE checkout_link_id = ? ORDER BY position", arguments: [id])
-            .map { item -> LineItem in
-                let itemCode: String = item["currency"]
-                guard let itemCurrency = Currency(code: itemCode) else {
-                    throw BillingError(.invalidState, "Stored line item has unknown currency \(itemCode).")
-                }
-                return LineItem(priceID: item["price_id"], product: item["product"], quantity: item["quantity"],
-                                unitAmount: Money(minorUnits: item["unit_amount"], currency: itemCurrency),
-                                taxBehavior: TaxBehavior(rawValue: item["tax_behavior"]) ?? .unspecified)
+            .map { item in
+                LineItem(priceID: item["price_id"], product: item["product"], quantity: item["quantity"],
+                         unitAmount: try item.money("unit_amount"),
+                         taxBehavior: TaxBehavior(rawValue: item["tax_behavior"]) ?? .unspecified)
             }
         let methods: String = row["payment_method_types"]
         return CheckoutLink(
-            id: id, scope: Scope(organizationID: row["organization_id"], mode: row["livemode"] ? .live : .test),
+            id: id, scope: row.scope,
             active: row["active"], deactivationReason: (row["deactivation_reason"] as String?).flatMap(CheckoutLink.DeactivationReason.init(rawValue:)),
             mode: CheckoutLink.Mode(rawValue: row["mode"]) ?? .payment, title: row["title"], description: row["description"],
             currency: currency, lineItems: items, afterCompletion: AfterCompletionColumn.decode(row["after_completion"]),

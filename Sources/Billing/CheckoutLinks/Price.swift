@@ -103,9 +103,7 @@ extension Ledger {
 
 extension Price {
     init(row: Row, scope: Scope) throws {
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else { throw BillingError(.invalidState, "Stored price has unknown currency \(code).") }
-        self.init(id: row["id"], scope: scope, unitAmount: Money(minorUnits: row["unit_amount"], currency: currency),
+        self.init(id: row["id"], scope: scope, unitAmount: try row.money("unit_amount"),
                   product: row["product"], taxBehavior: TaxBehavior(rawValue: row["tax_behavior"]) ?? .unspecified,
                   active: row["active"], createdAt: Date(unixSeconds: row["created_at"]))
     }

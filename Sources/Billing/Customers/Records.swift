@@ -150,10 +150,8 @@ extension Customer {
 
 extension Payment {
     init(row: Row, scope: Scope) throws {
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else { throw BillingError(.invalidState, "Stored payment has unknown currency \(code).") }
         self.init(id: row["id"], scope: scope, checkoutSessionID: row["checkout_session_id"], customerID: row["customer_id"],
-                  amount: Money(minorUnits: row["amount"], currency: currency), status: row["status"],
+                  amount: try row.money("amount"), status: row["status"],
                   cardBrand: row["card_brand"], cardLast4: row["card_last4"], processorReference: row["processor_reference"],
                   createdAt: Date(unixSeconds: row["created_at"]))
     }

@@ -197,15 +197,8 @@ extension Ledger {
 
 extension PaymentLink {
     init(row: Row) throws {
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else {
-            throw BillingError(.invalidState, "Stored payment link has unknown currency \(code).")
-        }
         self.init(
-            id: row["id"],
-            scope: Scope(organizationID: row["organization_id"], mode: row["livemode"] ? .live : .test),
-            planID: row["plan_id"], slug: row["slug"],
-            price: Money(minorUnits: row["amount"], currency: currency),
+            id: row["id"], scope: row.scope, planID: row["plan_id"], slug: row["slug"], price: try row.money("amount"),
             paymentMethodID: row["payment_method_id"], description: row["description"],
             metadata: try MetadataColumn.decode(row["metadata"]), active: row["active"],
             expiresAt: (row["expires_at"] as Int64?).map(Date.init(unixSeconds:)),

@@ -182,13 +182,8 @@ extension Ledger {
 
 extension Plan {
     init(row: Row, scope: Scope) throws {
-        let code: String = row["currency"]
-        guard let currency = Currency(code: code) else {
-            throw BillingError(.invalidState, "Stored plan has unknown currency \(code).")
-        }
         self.init(
-            id: row["id"], scope: scope, name: row["name"],
-            price: Money(minorUnits: row["amount"], currency: currency),
+            id: row["id"], scope: scope, name: row["name"], price: try row.money("amount"),
             interval: (row["interval"] as String?).flatMap(Interval.init(rawValue:)),
             intervalCount: row["interval_count"], description: row["description"],
             metadata: try MetadataColumn.decode(row["metadata"]), active: row["active"],
