@@ -61,6 +61,15 @@ public struct CheckoutSession: Hashable, Sendable {
     public var subscriptionID: String?
     /// The billing address given at completion, when one was asked for.
     public var billingAddress: BillingAddress? = nil
+    /// The promo code redeemed at completion.
+    public var promoCodeID: String? = nil
+    /// Its text, as stored (upper case).
+    public var promoCode: String? = nil
+    /// What it took off `price`.
+    public var discountAmount: Int64 = 0
+
+    /// What was (or is to be) paid: the price less the discount.
+    public var amountTotal: Money { Money(minorUnits: price.minorUnits - discountAmount, currency: price.currency) }
 
     /// The status as of `now`.
     public func status(at now: Date) -> Status {
@@ -209,8 +218,9 @@ extension Ledger {
         try execute("""
             INSERT INTO checkout_session (id, token, organization_id, livemode, payment_link_id, plan_id, kind, amount,
                 currency, description, status, customer_email, customer_phone, customer_name, success_url, metadata,
-                expires_at, created_at, completed_at, customer_id, payment_id, subscription_id, checkout_link_id, billing_address)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                expires_at, created_at, completed_at, customer_id, payment_id, subscription_id, checkout_link_id, billing_address,
+                promo_code_id, promo_code, discount_amount)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 session.id, session.token, session.scope.organizationID, session.scope.livemode, session.paymentLinkID,
                 session.planID, session.kind.rawValue, session.price.minorUnits, session.price.currency.code,
@@ -218,7 +228,8 @@ extension Ledger {
                 session.customerName, session.successURL, try MetadataColumn.encode(session.metadata),
                 session.expiresAt.unixSeconds, session.createdAt.unixSeconds, session.completedAt?.unixSeconds,
                 session.customerID, session.paymentID, session.subscriptionID, session.checkoutLinkID,
-                try session.billingAddress.map(AddressColumn.encode),
+                try session.billingAddress.map(AddressColumn.encode), session.promoCodeID, session.promoCode,
+                session.discountAmount,
             ])
     }
 
@@ -279,6 +290,9 @@ extension CheckoutSession {
             customerID: row["customer_id"], paymentID: row["payment_id"], subscriptionID: row["subscription_id"])
         checkoutLinkID = row["checkout_link_id"]
         billingAddress = try (row["billing_address"] as String?).map(AddressColumn.decode)
+        promoCodeID = row["promo_code_id"]
+        promoCode = row["promo_code"]
+        discountAmount = row["discount_amount"]
     }
 }
 

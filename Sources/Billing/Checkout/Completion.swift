@@ -10,6 +10,9 @@ public enum CompletionOutcome: Sendable {
     case unavailable(CheckoutAvailability)
     /// The processor refused; nothing was recorded.
     case declined(Decline)
+    /// The promo code does not apply (it may have run out since it was applied on the page); nothing
+    /// was charged. `undiscounted` is what the checkout costs without it.
+    case promoRejected(PromoRejection, undiscounted: Money)
 }
 
 extension Ledger {
@@ -25,7 +28,7 @@ extension Ledger {
         case let other: return .unavailable(other)
         }
         let plan = try session.planID.map { try self.plan(id: $0, in: session.scope) }
-        return try complete(session, plan: plan, details: details, processors: processors, now: now, isNew: false)
+        return try complete(session, plan: plan, acceptsCodes: true, details: details, processors: processors, now: now, isNew: false)
     }
 
     /// Pays a payment link: its session is created and completed in this one transaction.
@@ -43,7 +46,7 @@ extension Ledger {
             price: current.price, description: current.description ?? plan?.description, storedStatus: .open,
             customerEmail: nil, customerPhone: nil, customerName: nil, successURL: nil, metadata: current.metadata,
             expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
-        return try complete(session, plan: plan, details: details, processors: processors, now: now, isNew: true)
+        return try complete(session, plan: plan, acceptsCodes: true, details: details, processors: processors, now: now, isNew: true)
     }
 
     /// Pays a checkout link: its session is created and completed, and its completed-session count
@@ -65,7 +68,8 @@ extension Ledger {
             metadata: link.metadata, expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
         session.checkoutLinkID = link.id
         session.billingAddress = details.address
-        let outcome = try complete(session, plan: nil, details: details, processors: processors, now: now, isNew: true)
+        let outcome = try complete(session, plan: nil, acceptsCodes: link.allowPromotionCodes, details: details,
+                                   processors: processors, now: now, isNew: true)
         if case .completed = outcome {
             let count = link.completedSessionCount + 1
             let reachedLimit = link.completedSessionLimit.map { count >= $0 } ?? false
@@ -82,9 +86,17 @@ extension Ledger {
         return outcome
     }
 
-    private func complete(_ open: CheckoutSession, plan: Plan?, details: CheckoutDetails, processors: PaymentProcessors,
-                          now: Date, isNew: Bool) throws -> CompletionOutcome {
-        let amount = open.price
+    private func complete(_ open: CheckoutSession, plan: Plan?, acceptsCodes: Bool, details: CheckoutDetails,
+                          processors: PaymentProcessors, now: Date, isNew: Bool) throws -> CompletionOutcome {
+        // The total is decided here, under the write lock, from stored data: the page's figure is
+        // only a preview, and a code that ran out since it was applied is refused before any charge.
+        let quote: PriceQuote
+        switch try self.quote(subtotal: open.price, planID: open.planID, code: details.promoCode,
+                              acceptsCodes: acceptsCodes, in: open.scope, now: now) {
+        case .success(let value): quote = value
+        case .failure(let rejection): return .promoRejected(rejection, undiscounted: open.price)
+        }
+        let amount = quote.total
         var reference: String?
         if amount.minorUnits > 0 {
             guard let card = details.card else {
@@ -95,6 +107,11 @@ extension Ledger {
             case .approved(let processorReference): reference = processorReference
             }
         }
+        if let promo = quote.promo, try !redeem(promo) {
+            // Unreachable under BEGIN IMMEDIATE (the count was read under the same lock); refuse
+            // rather than record a redemption past the limit.
+            throw BillingError(.invalidState, "The promo code '\(promo.code)' ran out while being redeemed.")
+        }
         let at = now.truncatedToSeconds
         let customer = try customer(email: details.email, name: details.name, in: open.scope, now: at)
         var session = open
@@ -103,16 +120,25 @@ extension Ledger {
         session.customerEmail = details.email
         session.customerName = details.name
         session.customerID = customer.id
+        session.promoCodeID = quote.promo?.id
+        session.promoCode = quote.promo?.code
+        session.discountAmount = quote.discount.minorUnits
+        let charged = amount.minorUnits > 0
         let payment = Payment(
             id: Identifier.make("txn"), scope: open.scope, checkoutSessionID: session.id, customerID: customer.id,
-            amount: amount, status: "succeeded", cardBrand: details.card?.brand, cardLast4: details.card?.last4,
-            processorReference: reference, createdAt: at)
+            amount: amount, status: "succeeded", cardBrand: charged ? details.card?.brand : nil,
+            cardLast4: charged ? details.card?.last4 : nil, processorReference: reference, createdAt: at,
+            promoCode: quote.promo?.code, discountAmount: quote.discount.minorUnits)
         session.paymentID = payment.id
         var subscription: Subscription?
         if session.kind == .subscription, let plan, let end = plan.periodEnd(from: at) {
             subscription = Subscription(
                 id: Identifier.make("sub"), scope: open.scope, customerID: customer.id, planID: plan.id,
-                checkoutSessionID: session.id, status: "active", currentPeriodStart: at, currentPeriodEnd: end, createdAt: at)
+                checkoutSessionID: session.id, status: "active", currentPeriodStart: at, currentPeriodEnd: end, createdAt: at,
+                discount: quote.promo.map { promo in
+                    SubscriptionDiscount(promoCodeID: promo.id, type: promo.discountType, value: promo.discountValue,
+                                         duration: promo.duration, cycles: promo.cycles)
+                })
             session.subscriptionID = subscription?.id
         }
         if isNew {
@@ -120,10 +146,11 @@ extension Ledger {
         } else {
             try execute("""
                 UPDATE checkout_session SET status = 'complete', completed_at = ?, customer_email = ?, customer_name = ?,
-                    customer_id = ?, payment_id = ?, subscription_id = ?
+                    customer_id = ?, payment_id = ?, subscription_id = ?, promo_code_id = ?, promo_code = ?, discount_amount = ?
                 WHERE id = ? AND status = 'open'
                 """, arguments: [at.unixSeconds, session.customerEmail, session.customerName, customer.id, payment.id,
-                                 session.subscriptionID, session.id])
+                                 session.subscriptionID, session.promoCodeID, session.promoCode, session.discountAmount,
+                                 session.id])
             guard db.changesCount == 1 else {
                 throw BillingError(.invalidState, "The checkout session '\(session.id)' changed while being paid.")
             }

@@ -70,11 +70,13 @@ public struct CheckoutFormInput: Sendable {
     public var addressPostalCode: String
     /// `address_country`
     public var addressCountry: String
+    /// `promo_code`
+    public var promoCode: String
 
     /// An input.
     public init(email: String = "", name: String = "", cardNumber: String = "", cardExpiry: String = "", cardCVC: String = "",
                 addressLine1: String = "", addressLine2: String = "", addressCity: String = "", addressPostalCode: String = "",
-                addressCountry: String = "") {
+                addressCountry: String = "", promoCode: String = "") {
         self.email = email
         self.name = name
         self.cardNumber = cardNumber
@@ -85,6 +87,7 @@ public struct CheckoutFormInput: Sendable {
         self.addressCity = addressCity
         self.addressPostalCode = addressPostalCode
         self.addressCountry = addressCountry
+        self.promoCode = promoCode
     }
 }
 
@@ -98,6 +101,8 @@ public struct CheckoutDetails: Sendable {
     public let card: PaymentCard?
     /// The billing address, when the checkout asks for one.
     public let address: BillingAddress?
+    /// The promo code the customer typed, if any (checked in the completing transaction).
+    public var promoCode: String? = nil
 }
 
 /// The fields of a form that did not validate, each with a sentence for the customer.
@@ -137,7 +142,9 @@ extension CheckoutFormInput {
         }
         let address = addressRequired ? validateAddress(into: &errors) : nil
         guard errors.fields.isEmpty else { throw errors }
-        return CheckoutDetails(email: EmailAddress.normalized(email), name: name, card: card, address: address)
+        let code = promoCode.trimmingCharacters(in: .whitespaces)
+        return CheckoutDetails(email: EmailAddress.normalized(email), name: name, card: card, address: address,
+                               promoCode: code.isEmpty ? nil : code)
     }
 
     /// Longest address line, city or postal code.

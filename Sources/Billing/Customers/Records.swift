@@ -37,6 +37,10 @@ public struct Payment: Hashable, Sendable {
     public let processorReference: String?
     /// When it was taken.
     public let createdAt: Date
+    /// The promo code applied, if any.
+    public var promoCode: String? = nil
+    /// What it took off, in the payment's currency.
+    public var discountAmount: Int64 = 0
 }
 
 /// A recurring plan a customer is subscribed to.
@@ -59,6 +63,25 @@ public struct Subscription: Hashable, Sendable {
     public let currentPeriodEnd: Date
     /// When it started.
     public let createdAt: Date
+    /// The discount it carries, if one was applied at checkout.
+    public var discount: SubscriptionDiscount? = nil
+}
+
+/// A promo code's discount on a subscription and how long it lasts.
+public struct SubscriptionDiscount: Hashable, Sendable {
+    /// The code's id.
+    public let promoCodeID: String
+    /// `percentage` or `fixed`.
+    public let type: String
+    /// Percent or minor units.
+    public let value: Int64
+    /// once, forever or repeating.
+    public let duration: PromoCode.Duration
+    /// Periods it applies to in all (the first included); nil for forever.
+    public let cycles: Int64?
+
+    /// Periods it still applies to after the first, already paid; nil for forever.
+    public var cyclesRemaining: Int64? { cycles.map { max(0, $0 - 1) } }
 }
 
 extension Ledger {
@@ -81,25 +104,28 @@ extension Ledger {
     func insert(_ payment: Payment) throws {
         try execute("""
             INSERT INTO payment (id, organization_id, livemode, checkout_session_id, customer_id, amount, currency, status,
-                                 card_brand, card_last4, processor_reference, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 card_brand, card_last4, processor_reference, created_at, promo_code, discount_amount)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 payment.id, payment.scope.organizationID, payment.scope.livemode, payment.checkoutSessionID,
                 payment.customerID, payment.amount.minorUnits, payment.amount.currency.code, payment.status,
                 payment.cardBrand, payment.cardLast4, payment.processorReference, payment.createdAt.unixSeconds,
+                payment.promoCode, payment.discountAmount,
             ])
     }
 
     func insert(_ subscription: Subscription) throws {
         try execute("""
             INSERT INTO subscription (id, organization_id, livemode, customer_id, plan_id, checkout_session_id, status,
-                                      current_period_start, current_period_end, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      current_period_start, current_period_end, created_at, promo_code_id, discount_type,
+                                      discount_value, discount_duration, discount_cycles)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 subscription.id, subscription.scope.organizationID, subscription.scope.livemode, subscription.customerID,
                 subscription.planID, subscription.checkoutSessionID, subscription.status,
                 subscription.currentPeriodStart.unixSeconds, subscription.currentPeriodEnd.unixSeconds,
-                subscription.createdAt.unixSeconds,
+                subscription.createdAt.unixSeconds, subscription.discount?.promoCodeID, subscription.discount?.type,
+                subscription.discount?.value, subscription.discount?.duration.rawValue, subscription.discount?.cycles,
             ])
     }
 
@@ -153,7 +179,8 @@ extension Payment {
         self.init(id: row["id"], scope: scope, checkoutSessionID: row["checkout_session_id"], customerID: row["customer_id"],
                   amount: try row.money("amount"), status: row["status"],
                   cardBrand: row["card_brand"], cardLast4: row["card_last4"], processorReference: row["processor_reference"],
-                  createdAt: Date(unixSeconds: row["created_at"]))
+                  createdAt: Date(unixSeconds: row["created_at"]), promoCode: row["promo_code"],
+                  discountAmount: row["discount_amount"])
     }
 }
 
@@ -163,7 +190,12 @@ extension Subscription {
                   checkoutSessionID: row["checkout_session_id"], status: row["status"],
                   currentPeriodStart: Date(unixSeconds: row["current_period_start"]),
                   currentPeriodEnd: Date(unixSeconds: row["current_period_end"]),
-                  createdAt: Date(unixSeconds: row["created_at"]))
+                  createdAt: Date(unixSeconds: row["created_at"]),
+                  discount: (row["promo_code_id"] as String?).map { id in
+                      SubscriptionDiscount(promoCodeID: id, type: row["discount_type"], value: row["discount_value"],
+                                           duration: PromoCode.Duration(rawValue: row["discount_duration"]) ?? .once,
+                                           cycles: row["discount_cycles"])
+                  })
     }
 }
 

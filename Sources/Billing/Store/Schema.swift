@@ -201,6 +201,41 @@ enum Schema {
                 CREATE INDEX checkout_session_by_checkout_link ON checkout_session(checkout_link_id, seq);
                 """)
         }
+        migrator.registerMigration("v4-promo-codes") { db in
+            try db.execute(sql: """
+                CREATE TABLE promo_code (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    code TEXT NOT NULL,
+                    plan_id TEXT REFERENCES plan(id),
+                    discount_type TEXT NOT NULL CHECK (discount_type IN ('percentage', 'fixed')),
+                    discount_value INTEGER NOT NULL CHECK (discount_value > 0),
+                    currency TEXT,
+                    duration TEXT NOT NULL CHECK (duration IN ('once', 'forever', 'repeating')),
+                    duration_cycles INTEGER,
+                    max_redemptions INTEGER CHECK (max_redemptions >= 1),
+                    redeemed_count INTEGER NOT NULL DEFAULT 0,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    expires_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    CHECK (max_redemptions IS NULL OR redeemed_count <= max_redemptions)
+                );
+                CREATE UNIQUE INDEX promo_code_by_code ON promo_code(organization_id, livemode, code);
+                CREATE INDEX promo_code_by_scope ON promo_code(organization_id, livemode, seq);
+                ALTER TABLE checkout_session ADD COLUMN promo_code_id TEXT REFERENCES promo_code(id);
+                ALTER TABLE checkout_session ADD COLUMN promo_code TEXT;
+                ALTER TABLE checkout_session ADD COLUMN discount_amount INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE payment ADD COLUMN promo_code TEXT;
+                ALTER TABLE payment ADD COLUMN discount_amount INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE subscription ADD COLUMN promo_code_id TEXT REFERENCES promo_code(id);
+                ALTER TABLE subscription ADD COLUMN discount_type TEXT;
+                ALTER TABLE subscription ADD COLUMN discount_value INTEGER;
+                ALTER TABLE subscription ADD COLUMN discount_duration TEXT;
+                ALTER TABLE subscription ADD COLUMN discount_cycles INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -17,6 +17,8 @@ public struct BillingError: Error, Equatable, Sendable, CustomStringConvertible 
         public static let alreadyExists = Code(name: "resource_already_exists")
         /// A payment-link slug is already used in this organization and mode.
         public static let slugTaken = Code(name: "slug_taken")
+        /// A promo code's text is already used in this organization and mode.
+        public static let codeTaken = Code(name: "code_taken")
         /// The object is in a state that does not allow the change.
         public static let invalidState = Code(name: "invalid_state")
         /// The API key is unknown, malformed or revoked.

@@ -25,6 +25,7 @@ final class API: Sendable {
         CheckoutSessionsEndpoints.register(in: &router)
         RecordsEndpoints.register(in: &router)
         CheckoutLinksEndpoints.register(in: &router)
+        PromoCodesEndpoints.register(in: &router)
         self.router = router
     }
 

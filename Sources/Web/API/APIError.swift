@@ -69,7 +69,7 @@ public struct APIError: Error, Sendable {
         case .invalidField, .missingField: status = 400
         case .unauthenticated: status = 401; type = "authentication_error"
         case .notFound: status = 404
-        case .alreadyExists, .invalidState, .slugTaken: status = 409
+        case .alreadyExists, .invalidState, .slugTaken, .codeTaken: status = 409
         default: status = 400
         }
         self.init(status: status, type: type, code: error.code.name, message: error.message, param: error.param)

@@ -57,6 +57,9 @@ enum CheckoutSessionsEndpoints {
             ("kind", .string(session.kind.rawValue)),
             ("amount", .int(session.price.minorUnits)),
             ("currency", .string(session.price.currency.code)),
+            ("promoCode", .string(session.promoCode)),
+            ("discountAmount", .int(session.discountAmount)),
+            ("amountTotal", .int(session.amountTotal.minorUnits)),
             ("planId", .string(session.planID)),
             ("paymentLinkId", .string(session.paymentLinkID)),
             ("checkoutLinkId", .string(session.checkoutLinkID)),
@@ -128,6 +131,8 @@ enum RecordsEndpoints {
             ("status", .string(payment.status)),
             ("cardBrand", .string(payment.cardBrand)),
             ("cardLast4", .string(payment.cardLast4)),
+            ("promoCode", .string(payment.promoCode)),
+            ("discountAmount", .int(payment.discountAmount)),
             ("checkoutSessionId", .string(payment.checkoutSessionID)),
             ("customerId", .string(payment.customerID)),
             ("livemode", .bool(payment.scope.livemode)),
@@ -145,6 +150,16 @@ enum RecordsEndpoints {
             ("currentPeriodStart", .string(subscription.currentPeriodStart.iso8601)),
             ("currentPeriodEnd", .string(subscription.currentPeriodEnd.iso8601)),
             ("checkoutSessionId", .string(subscription.checkoutSessionID)),
+            ("discount", subscription.discount.map { discount in
+                .object([
+                    ("promoCodeId", .string(discount.promoCodeID)),
+                    ("discountType", .string(discount.type)),
+                    ("discountValue", .int(discount.value)),
+                    ("duration", .string(discount.duration.rawValue)),
+                    ("cycles", .int(discount.cycles)),
+                    ("cyclesRemaining", .int(discount.cyclesRemaining)),
+                ])
+            } ?? .null),
             ("livemode", .bool(subscription.scope.livemode)),
             ("createdAt", .string(subscription.createdAt.iso8601)),
         ])

@@ -14,8 +14,18 @@ struct CheckoutPage {
     /// The lines of a checkout link; empty otherwise.
     let lineItems: [LineItemView]
     let hasLineItems: Bool
-    /// `₦1,500.00`: the total.
+    /// `₦1,500.00`: the total, after any discount.
     let amount: String
+    /// Before the discount, when one is applied.
+    let subtotal: String?
+    /// `−₦750.00`, when a code is applied.
+    let discount: String?
+    /// The code applied (upper case), carried by the pay form.
+    let appliedPromoCode: String?
+    /// Whether the page offers the promo code field.
+    let promoAllowed: Bool
+    /// What the customer typed in the promo field.
+    let promoInput: String
     /// `per month`, for subscriptions.
     let interval: String?
     /// Where the form posts: the page's own path.
@@ -87,6 +97,10 @@ struct ReceiptPage {
     let hasLineItems: Bool
     let amount: String
     let interval: String?
+    /// The code and what it took off, when one was redeemed.
+    let promoCode: String?
+    let discount: String?
+    let subtotal: String?
     let email: String?
     /// `Visa`, when a card was charged.
     let cardBrand: String?
@@ -119,6 +133,8 @@ struct CheckoutSubject {
     let lineItems: [LineItem]
     let submitType: CheckoutLink.SubmitType
     let addressRequired: Bool
+    /// Payment links and sessions always take codes; checkout links when they allow them.
+    let acceptsPromoCodes: Bool
 
     init(scope: Scope, organization: Organization, plan: Plan?, description: String?, price: Money) {
         self.scope = scope
@@ -128,6 +144,7 @@ struct CheckoutSubject {
         lineItems = []
         submitType = .auto
         addressRequired = false
+        acceptsPromoCodes = true
         if let plan {
             itemTitle = plan.name
             itemDescription = description ?? plan.description
@@ -147,20 +164,22 @@ struct CheckoutSubject {
         lineItems = link.lineItems
         submitType = link.submitType
         addressRequired = link.billingAddressCollection == .required
+        acceptsPromoCodes = link.allowPromotionCodes
     }
 
     var amountText: String { MoneyText.format(price) }
     var intervalText: String? { MoneyText.interval(of: plan) }
 
-    /// `Pay ₦1,500.00`, `Book $40.00`, `Donate $25.00`, `Subscribe for ₦1,500.00`; `Complete order`
-    /// when nothing is due.
-    var submitLabel: String {
-        if plan?.isRecurring == true { return "Subscribe for \(amountText)" }
-        if price.minorUnits == 0 { return "Complete order" }
+    /// `Pay ₦1,500.00`, `Book for $40.00`, `Donate $25.00`, `Subscribe for ₦1,500.00`;
+    /// `Complete order` when nothing is due.
+    func submitLabel(total: Money) -> String {
+        let amount = MoneyText.format(total)
+        if total.minorUnits == 0 { return plan?.isRecurring == true ? "Subscribe" : "Complete order" }
+        if plan?.isRecurring == true { return "Subscribe for \(amount)" }
         switch submitType {
-        case .auto, .pay: return "Pay \(amountText)"
-        case .book: return "Book for \(amountText)"
-        case .donate: return "Donate \(amountText)"
+        case .auto, .pay: return "Pay \(amount)"
+        case .book: return "Book for \(amount)"
+        case .donate: return "Donate \(amount)"
         }
     }
 }

@@ -55,8 +55,8 @@ final class Pages: Sendable {
                 let availability = self.availability(of: target, subject: subject, at: now)
                 guard availability.isOpen else { return unavailable(availability, subject: subject) }
                 let response = checkoutPage(subject: subject, path: request.path, now: now, status: 200,
-                                            input: CheckoutFormInput(), errors: FormErrors(), formError: nil,
-                                            formActions: formActions(for: target))
+                                            input: CheckoutFormInput(), quote: PriceQuote(subtotal: subject.price),
+                                            errors: FormErrors(), formError: nil, formActions: formActions(for: target))
                 var until = FormTokenSigner.nextRotation(after: now)
                 if case .link(let link) = target, let expiresAt = link.expiresAt { until = min(until, expiresAt) }
                 cache.store(response, for: request.path, generation: generation, validUntil: until)
@@ -65,7 +65,8 @@ final class Pages: Sendable {
                 switch session.availability(at: now) {
                 case .open:
                     return checkoutPage(subject: subject, path: request.path, now: now, status: 200,
-                                        input: CheckoutFormInput(email: session.customerEmail ?? ""), errors: FormErrors(),
+                                        input: CheckoutFormInput(email: session.customerEmail ?? ""),
+                                        quote: PriceQuote(subtotal: subject.price), errors: FormErrors(),
                                         formError: nil, formActions: formActions(for: target))
                 case .completed:
                     return try receipt(for: session, subject: subject)
@@ -99,20 +100,42 @@ final class Pages: Sendable {
                 email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
                 cardCVC: form["card_cvc"], addressLine1: form["address_line1"], addressLine2: form["address_line2"],
                 addressCity: form["address_city"], addressPostalCode: form["address_postal_code"],
-                addressCountry: form["address_country"])
+                addressCountry: form["address_country"], promoCode: form["promo_code"])
             let actions = formActions(for: target)
             if case .session(let session) = target, session.availability(at: now) == .completed {
                 return redirect(to: PageURLs.session(publicURL: "", token: session.token))
             }
             let availability = self.availability(of: target, subject: subject, at: now)
             guard availability.isOpen else { return unavailable(availability, subject: subject) }
+            let page = { (status: Int, quote: PriceQuote, errors: FormErrors, formError: String?) -> Response in
+                self.checkoutPage(subject: subject, path: request.path, now: now, status: status, input: input,
+                                  quote: quote, errors: errors, formError: formError, formActions: actions)
+            }
+            // The discount shown and the card requirement come from a quote computed here; the
+            // completion computes it again under the write lock and decides on that one.
+            let undiscounted = PriceQuote(subtotal: subject.price)
+            let quote: PriceQuote
+            switch try store.read({ ledger in
+                try ledger.quote(subtotal: subject.price, planID: subject.plan?.id, code: input.promoCode,
+                                 acceptsCodes: subject.acceptsPromoCodes, in: subject.scope, now: now)
+            }) {
+            case .success(let value):
+                quote = value
+            case .failure(let rejection):
+                let errors = FormErrors(fields: ["promo_code": rejection.message])
+                if form["action"] == "apply_promo" { return page(422, undiscounted, errors, nil) }
+                return page(rejection == .unknown ? 422 : 409, undiscounted, errors,
+                            "\(rejection.message) You have not been charged; without the code the total is \(subject.amountText).")
+            }
+            if form["action"] == "apply_promo" {
+                return page(200, quote, FormErrors(), nil)
+            }
             let details: CheckoutDetails
             do {
-                details = try input.validate(at: now, cardRequired: subject.price.minorUnits > 0,
+                details = try input.validate(at: now, cardRequired: quote.total.minorUnits > 0,
                                              addressRequired: subject.addressRequired)
             } catch {
-                return checkoutPage(subject: subject, path: request.path, now: now, status: 422, input: input,
-                                    errors: error, formError: "Please correct the fields marked below.", formActions: actions)
+                return page(422, quote, error, "Please correct the fields marked below.")
             }
             let outcome: CompletionOutcome? = try store.write { ledger in
                 switch target {
@@ -132,8 +155,10 @@ final class Pages: Sendable {
             case .unavailable(let availability):
                 return unavailable(availability, subject: subject)
             case .declined(let decline):
-                return checkoutPage(subject: subject, path: request.path, now: now, status: 402, input: input,
-                                    errors: FormErrors(), formError: decline.message, formActions: actions)
+                return page(402, quote, FormErrors(), decline.message)
+            case .promoRejected(let rejection, let undiscountedTotal):
+                return page(409, undiscounted, FormErrors(fields: ["promo_code": rejection.message]),
+                            "\(rejection.message) You have not been charged; without the code the total is \(MoneyText.format(undiscountedTotal)).")
             }
         } catch {
             return failure(error, request: request)
@@ -203,15 +228,19 @@ final class Pages: Sendable {
     // MARK: Responses
 
     private func checkoutPage(subject: CheckoutSubject, path: String, now: Date, status: Int, input: CheckoutFormInput,
-                              errors: FormErrors, formError: String?, formActions: [String]) -> Response {
+                              quote: PriceQuote, errors: FormErrors, formError: String?, formActions: [String]) -> Response {
         let lineItems = LineItemView.views(of: subject.lineItems)
+        let discounted = quote.promo != nil
         let page = CheckoutPage(
             chrome: PageChrome(title: "\(subject.itemTitle) · \(subject.merchantName)", assetVersion: renderer.assetVersion),
             testMode: subject.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
             itemDescription: subject.itemDescription, lineItems: lineItems, hasLineItems: !lineItems.isEmpty,
-            amount: subject.amountText, interval: subject.intervalText, action: path,
+            amount: MoneyText.format(quote.total), subtotal: discounted ? subject.amountText : nil,
+            discount: discounted ? "−" + MoneyText.format(quote.discount) : nil, appliedPromoCode: quote.promo?.code,
+            promoAllowed: subject.acceptsPromoCodes, promoInput: quote.promo?.code ?? input.promoCode,
+            interval: subject.intervalText, action: path,
             csrfToken: signer.token(for: path, at: now), form: input, errors: FieldErrors(errors), formError: formError,
-            submitLabel: subject.submitLabel, needsCard: subject.price.minorUnits > 0,
+            submitLabel: subject.submitLabel(total: quote.total), needsCard: quote.total.minorUnits > 0,
             addressRequired: subject.addressRequired,
             countries: subject.addressRequired ? CountryOption.all(selected: input.addressCountry) : [])
         return renderer.response(status: status, template: "checkout", page: page, formActions: formActions)
@@ -229,7 +258,10 @@ final class Pages: Sendable {
             chrome: PageChrome(title: "Receipt · \(subject.merchantName)", assetVersion: renderer.assetVersion),
             testMode: session.scope.mode == .test, merchantName: subject.merchantName, itemTitle: subject.itemTitle,
             confirmationMessage: confirmation, lineItems: lineItems, hasLineItems: !lineItems.isEmpty,
-            amount: MoneyText.format(payment?.amount ?? session.price), interval: subject.intervalText,
+            amount: MoneyText.format(payment?.amount ?? session.amountTotal), interval: subject.intervalText,
+            promoCode: session.promoCode,
+            discount: session.discountAmount > 0 ? "−" + MoneyText.format(Money(minorUnits: session.discountAmount, currency: session.price.currency)) : nil,
+            subtotal: session.discountAmount > 0 ? MoneyText.format(session.price) : nil,
             email: session.customerEmail, cardBrand: payment?.cardBrand?.cardBrandName, cardLast4: payment?.cardLast4,
             paidAt: (session.completedAt ?? session.createdAt).receiptText, reference: session.id,
             transactionID: payment?.id)

@@ -26,6 +26,11 @@ extension CheckoutPage: MustacheParent {
         case "lineItems": lineItems
         case "hasLineItems": hasLineItems
         case "amount": amount
+        case "subtotal": subtotal
+        case "discount": discount
+        case "appliedPromoCode": appliedPromoCode
+        case "promoAllowed": promoAllowed
+        case "promoInput": promoInput
         case "interval": interval
         case "action": action
         case "csrfToken": csrfToken
@@ -99,6 +104,9 @@ extension ReceiptPage: MustacheParent {
         case "hasLineItems": hasLineItems
         case "amount": amount
         case "interval": interval
+        case "promoCode": promoCode
+        case "discount": discount
+        case "subtotal": subtotal
         case "email": email
         case "cardBrand": cardBrand
         case "cardLast4": cardLast4
