@@ -14,7 +14,9 @@ struct CheckoutPage {
     /// The lines of a checkout link; empty otherwise.
     let lineItems: [LineItemView]
     let hasLineItems: Bool
-    /// `₦1,500.00`: the total, after any discount.
+    /// `₦1,500.00`: the price before any discount, shown large with its interval.
+    let headline: String
+    /// The total, after any discount.
     let amount: String
     /// Before the discount, when one is applied.
     let subtotal: String?

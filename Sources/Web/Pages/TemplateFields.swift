@@ -25,6 +25,7 @@ extension CheckoutPage: MustacheParent {
         case "itemDescription": itemDescription
         case "lineItems": lineItems
         case "hasLineItems": hasLineItems
+        case "headline": headline
         case "amount": amount
         case "subtotal": subtotal
         case "discount": discount
