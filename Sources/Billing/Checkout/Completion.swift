@@ -2,8 +2,8 @@ import Foundation
 
 /// What happened to an attempt to pay.
 public enum CompletionOutcome: Sendable {
-    /// Paid now: the session, complete.
-    case completed(CheckoutSession)
+    /// Paid now: the session, complete, and what else the completion changed.
+    case completed(CheckoutSession, CompletionEffects)
     /// Paid before (a second submit, a double click): the session as it was. Nothing was charged.
     case alreadyCompleted(CheckoutSession)
     /// Not payable; nothing was charged.
@@ -13,6 +13,16 @@ public enum CompletionOutcome: Sendable {
     /// The promo code does not apply (it may have run out since it was applied on the page); nothing
     /// was charged. `undiscounted` is what the checkout costs without it.
     case promoRejected(PromoRejection, undiscounted: Money)
+}
+
+/// What a completion changed besides the session, for the events that report it.
+public struct CompletionEffects: Sendable {
+    /// The subscription it started.
+    public var subscription: Subscription?
+    /// The checkout link it sold out (its last allowed completion).
+    public var deactivatedCheckoutLink: CheckoutLink?
+    /// The promo code it redeemed for the last time.
+    public var exhaustedPromoCode: PromoCode?
 }
 
 extension Ledger {
@@ -68,9 +78,9 @@ extension Ledger {
             metadata: link.metadata, expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
         session.checkoutLinkID = link.id
         session.billingAddress = details.address
-        let outcome = try complete(session, plan: nil, acceptsCodes: link.allowPromotionCodes, details: details,
+        var outcome = try complete(session, plan: nil, acceptsCodes: link.allowPromotionCodes, details: details,
                                    processors: processors, now: now, isNew: true)
-        if case .completed = outcome {
+        if case .completed(let completed, var effects) = outcome {
             let count = link.completedSessionCount + 1
             let reachedLimit = link.completedSessionLimit.map { count >= $0 } ?? false
             try execute("""
@@ -82,6 +92,14 @@ extension Ledger {
             guard db.changesCount == 1 else {
                 throw BillingError(.invalidState, "The checkout link '\(link.id)' changed while being paid.")
             }
+            if reachedLimit {
+                var closed = link
+                closed.completedSessionCount = count
+                closed.active = false
+                closed.deactivationReason = .limitReached
+                effects.deactivatedCheckoutLink = closed
+            }
+            outcome = .completed(completed, effects)
         }
         return outcome
     }
@@ -107,10 +125,15 @@ extension Ledger {
             case .approved(let processorReference): reference = processorReference
             }
         }
-        if let promo = quote.promo, try !redeem(promo) {
-            // Unreachable under BEGIN IMMEDIATE (the count was read under the same lock); refuse
-            // rather than record a redemption past the limit.
-            throw BillingError(.invalidState, "The promo code '\(promo.code)' ran out while being redeemed.")
+        var effects = CompletionEffects()
+        if let promo = quote.promo {
+            guard try redeem(promo) else {
+                // Unreachable under BEGIN IMMEDIATE (the count was read under the same lock); refuse
+                // rather than record a redemption past the limit.
+                throw BillingError(.invalidState, "The promo code '\(promo.code)' ran out while being redeemed.")
+            }
+            let redeemed = try promoCode(id: promo.id, in: promo.scope)
+            if redeemed.remaining == 0 { effects.exhaustedPromoCode = redeemed }
         }
         let at = now.truncatedToSeconds
         let customer = try customer(email: details.email, name: details.name, in: open.scope, now: at)
@@ -157,6 +180,7 @@ extension Ledger {
         }
         try insert(payment)
         if let subscription { try insert(subscription) }
-        return .completed(session)
+        effects.subscription = subscription
+        return .completed(session, effects)
     }
 }

@@ -23,6 +23,8 @@ public struct PaymentLink: Hashable, Sendable {
     public let metadata: Metadata
     /// Whether it takes payments.
     public var active: Bool
+    /// Why it is inactive: `api` (the merchant) or `expired` (its `expires_at` passed).
+    public var deactivationReason: String? = nil
     /// When it stops taking payments, if ever.
     public let expiresAt: Date?
     /// When it was made.
@@ -187,10 +189,13 @@ extension Ledger {
     /// Changes a link's activity or description.
     public func updatePaymentLink(id: String, in scope: Scope, active: Bool?, description: String??) throws -> PaymentLink {
         var link = try paymentLink(id: id, in: scope)
-        if let active { link.active = active }
+        if let active, active != link.active {
+            link.active = active
+            link.deactivationReason = active ? nil : "api"
+        }
         if let description { link.description = try PaymentLink.validDescription(description) }
-        try execute("UPDATE payment_link SET active = ?, description = ? WHERE id = ?",
-                    arguments: [link.active, link.description, link.id])
+        try execute("UPDATE payment_link SET active = ?, deactivation_reason = ?, description = ? WHERE id = ?",
+                    arguments: [link.active, link.deactivationReason, link.description, link.id])
         return link
     }
 }
@@ -203,5 +208,6 @@ extension PaymentLink {
             metadata: try MetadataColumn.decode(row["metadata"]), active: row["active"],
             expiresAt: (row["expires_at"] as Int64?).map(Date.init(unixSeconds:)),
             createdAt: Date(unixSeconds: row["created_at"]))
+        deactivationReason = row["deactivation_reason"]
     }
 }

@@ -236,6 +236,59 @@ enum Schema {
                 ALTER TABLE subscription ADD COLUMN discount_cycles INTEGER;
                 """)
         }
+        migrator.registerMigration("v5-events-webhooks") { db in
+            try db.execute(sql: """
+                ALTER TABLE payment_link ADD COLUMN deactivation_reason TEXT;
+                CREATE TABLE event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    body BLOB NOT NULL
+                );
+                CREATE INDEX event_by_scope ON event(organization_id, livemode, seq);
+                CREATE INDEX event_by_type ON event(organization_id, livemode, type, seq);
+                CREATE TABLE webhook_endpoint (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    enabled_events TEXT NOT NULL,
+                    description TEXT,
+                    secret TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('enabled', 'disabled')),
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX webhook_endpoint_by_scope ON webhook_endpoint(organization_id, livemode, seq);
+                CREATE TABLE webhook_delivery (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoint(id) ON DELETE CASCADE,
+                    event_id TEXT NOT NULL REFERENCES event(id) ON DELETE CASCADE,
+                    event_seq INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    completed_at INTEGER
+                );
+                CREATE INDEX webhook_delivery_pending ON webhook_delivery(status, endpoint_id, event_seq);
+                CREATE INDEX webhook_delivery_by_endpoint ON webhook_delivery(endpoint_id, seq);
+                CREATE TABLE webhook_attempt (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    delivery_id TEXT NOT NULL REFERENCES webhook_delivery(id) ON DELETE CASCADE,
+                    attempted_at INTEGER NOT NULL,
+                    status_code INTEGER,
+                    latency_ms INTEGER NOT NULL,
+                    error TEXT
+                );
+                CREATE INDEX webhook_attempt_by_delivery ON webhook_attempt(delivery_id, seq);
+                """)
+        }
         return migrator
     }
 }

@@ -14,7 +14,11 @@ final class API: Sendable {
     /// Idempotency keys whose first request is being handled right now.
     let keysInFlight = IdempotencyLocks()
 
-    init(store: Store, clock: Clock, publicURL: PublicURL, logger: Logger) {
+    /// Called after a POST committed (events may be waiting for delivery).
+    private let afterWrite: @Sendable () -> Void
+
+    init(store: Store, clock: Clock, publicURL: PublicURL, logger: Logger, afterWrite: @escaping @Sendable () -> Void = {}) {
+        self.afterWrite = afterWrite
         self.store = store
         self.clock = clock
         self.publicURL = publicURL
@@ -26,13 +30,16 @@ final class API: Sendable {
         RecordsEndpoints.register(in: &router)
         CheckoutLinksEndpoints.register(in: &router)
         PromoCodesEndpoints.register(in: &router)
+        EventsEndpoints.register(in: &router)
         self.router = router
     }
 
     /// Answers one request whose path starts with `/v1/`.
     func handle(_ request: Request) -> Response {
         do {
-            return try respond(to: request)
+            let response = try respond(to: request)
+            if request.method != "GET" && request.method != "HEAD" && (200..<300).contains(response.status) { afterWrite() }
+            return response
         } catch let error as APIError {
             return error.response
         } catch let error as BillingError {

@@ -24,6 +24,11 @@ struct APIContext {
     /// The idempotency key of this POST, if it carried one.
     let idempotency: IdempotencyClaim?
 
+    /// How resources are shown to this request.
+    var representation: Representation {
+        Representation(publicURL: publicURL, now: now, handle: organization.handle)
+    }
+
     /// The value of the route parameter `name` (routes guarantee it is present).
     func parameter(_ name: String) -> String {
         parameters[name] ?? ""
@@ -81,4 +86,16 @@ func listJSON<Item>(_ page: Page<Item>, url: String, render: (Item) -> JSON) -> 
         ("has_more", .bool(page.hasMore)),
         ("url", .string(url)),
     ])
+}
+
+/// What rendering a resource as JSON depends on besides the resource: where pages live, the time
+/// (a session's status), and the organization's handle (slug URLs). The API and the event log
+/// render resources the same way through it.
+struct Representation {
+    /// Public base URL of the hosted pages.
+    let publicURL: String
+    /// The instant statuses are computed at.
+    let now: Date
+    /// The organization's handle.
+    let handle: String
 }

@@ -80,8 +80,14 @@ enum CheckoutLinksEndpoints {
             changes.completedSessionLimit = .some(try completed?.integer("limit"))
         }
         return try context.write { ledger in
-            .json(200, json(try ledger.updateCheckoutLink(id: context.parameter("id"), in: context.scope, changes),
-                            publicURL: context.publicURL))
+            let before = try ledger.checkoutLink(id: context.parameter("id"), in: context.scope)
+            let link = try ledger.updateCheckoutLink(id: before.id, in: context.scope, changes)
+            let rendered = json(link, publicURL: context.publicURL)
+            if before.active && !link.active {
+                try EventLog.record(.checkoutLinkDeactivated, object: rendered, reason: link.deactivationReason?.rawValue ?? "api",
+                                    scope: context.scope, in: ledger, now: context.now)
+            }
+            return .json(200, rendered)
         }
     }
 

@@ -25,29 +25,35 @@ enum CheckoutSessionsEndpoints {
             successURL: try body.string("successUrl", maxLength: RedirectURL.maximumLength),
             metadata: try body.metadata(), expiresAt: expiresAt)
         return try context.write { ledger in
-            .json(201, json(try ledger.createSession(draft, in: context.scope, now: context.now), context))
+            .json(201, json(try ledger.createSession(draft, in: context.scope, now: context.now), context.representation))
         }
     }
 
     @Sendable static func retrieve(_ context: APIContext) throws -> Response {
-        .json(200, json(try context.read { try $0.session(id: context.parameter("id"), in: context.scope) }, context))
+        .json(200, json(try context.read { try $0.session(id: context.parameter("id"), in: context.scope) }, context.representation))
     }
 
     @Sendable static func list(_ context: APIContext) throws -> Response {
         let request = try context.pageRequest()
         let link = context.request.query["paymentLinkId"] ?? context.request.query["checkoutLinkId"]
         let page = try context.read { try $0.sessions(in: context.scope, linkID: link, request) }
-        return .json(200, listJSON(page, url: "/v1/checkout/sessions") { json($0, context) })
+        return .json(200, listJSON(page, url: "/v1/checkout/sessions") { json($0, context.representation) })
     }
 
     @Sendable static func expire(_ context: APIContext) throws -> Response {
         try context.write { ledger in
-            .json(200, json(try ledger.expireSession(id: context.parameter("id"), in: context.scope, now: context.now), context))
+            let before = try ledger.session(id: context.parameter("id"), in: context.scope)
+            let session = try ledger.expireSession(id: before.id, in: context.scope, now: context.now)
+            let rendered = json(session, context.representation)
+            if before.storedStatus == .open {
+                try EventLog.record(.checkoutSessionExpired, object: rendered, scope: context.scope, in: ledger, now: context.now)
+            }
+            return .json(200, rendered)
         }
     }
 
     /// The session as the API returns it; `status` is as of the request.
-    static func json(_ session: CheckoutSession, _ context: APIContext) -> JSON {
+    static func json(_ session: CheckoutSession, _ context: Representation) -> JSON {
         .object([
             ("id", .string(session.id)),
             ("object", .string("checkout_session")),

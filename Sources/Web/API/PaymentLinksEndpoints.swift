@@ -25,24 +25,24 @@ enum PaymentLinksEndpoints {
                 description: try body.string("description", maxLength: PaymentLink.maximumDescriptionLength),
                 expiresInSeconds: try body.integer("expires_in_seconds"))
             return try context.write { ledger in
-                .json(201, json(try ledger.createAmountLink(draft, in: context.scope, now: context.now), context))
+                .json(201, json(try ledger.createAmountLink(draft, in: context.scope, now: context.now), context.representation))
             }
         }
         let draft = PlanLinkDraft(planID: try body.requiredString("planId"), slug: try body.requiredString("slug"),
                                   metadata: try body.metadata())
         return try context.write { ledger in
-            .json(201, json(try ledger.createPlanLink(draft, in: context.scope, now: context.now), context))
+            .json(201, json(try ledger.createPlanLink(draft, in: context.scope, now: context.now), context.representation))
         }
     }
 
     @Sendable static func retrieve(_ context: APIContext) throws -> Response {
-        .json(200, json(try context.read { try $0.paymentLink(id: context.parameter("id"), in: context.scope) }, context))
+        .json(200, json(try context.read { try $0.paymentLink(id: context.parameter("id"), in: context.scope) }, context.representation))
     }
 
     @Sendable static func list(_ context: APIContext) throws -> Response {
         let request = try context.pageRequest()
         let page = try context.read { try $0.paymentLinks(in: context.scope, request) }
-        return .json(200, listJSON(page, url: "/v1/payment-links") { json($0, context) })
+        return .json(200, listJSON(page, url: "/v1/payment-links") { json($0, context.representation) })
     }
 
     @Sendable static func update(_ context: APIContext) throws -> Response {
@@ -51,16 +51,22 @@ enum PaymentLinksEndpoints {
         let description: String?? = body.has("description")
             ? .some(try body.string("description", maxLength: PaymentLink.maximumDescriptionLength)) : .none
         return try context.write { ledger in
-            .json(200, json(try ledger.updatePaymentLink(id: context.parameter("id"), in: context.scope,
-                                                         active: active, description: description), context))
+            let before = try ledger.paymentLink(id: context.parameter("id"), in: context.scope)
+            let link = try ledger.updatePaymentLink(id: before.id, in: context.scope, active: active, description: description)
+            let rendered = json(link, context.representation)
+            if before.active && !link.active {
+                try EventLog.record(.paymentLinkDeactivated, object: rendered, reason: "api", scope: context.scope,
+                                    in: ledger, now: context.now)
+            }
+            return .json(200, rendered)
         }
     }
 
     /// The link as the API returns it, in its own shape.
-    static func json(_ link: PaymentLink, _ context: APIContext) -> JSON {
+    static func json(_ link: PaymentLink, _ context: Representation) -> JSON {
         let url = "\(context.publicURL)/\(link.id)"
         if let slug = link.slug {
-            let slugURL = PageURLs.slug(publicURL: context.publicURL, handle: context.organization.handle,
+            let slugURL = PageURLs.slug(publicURL: context.publicURL, handle: context.handle,
                                         mode: link.scope.mode, slug: slug)
             return .object([
                 ("id", .string(link.id)),

@@ -15,6 +15,10 @@ public struct ApplicationConfiguration: Sendable {
     public var resourcesDirectory = Application.defaultResourcesDirectory()
     /// What charges cards in each mode.
     public var processors = PaymentProcessors()
+    /// When failed webhook deliveries are tried again.
+    public var webhookRetry = RetryPolicy.standard
+    /// How often open sessions and links past their expiry are expired (with their events).
+    public var sweepInterval: TimeInterval = 60
 
     /// The defaults.
     public init() {}
@@ -29,6 +33,8 @@ public final class Application: Sendable {
     private let logger: Logger
     /// The API, reachable by tests of this module.
     let api: API
+    private let dispatcher: WebhookDispatcher
+    private let sweeper: ExpirySweeper
 
     /// Opens the store (migrating it) and prepares every component; nothing listens yet.
     public init(configuration: ApplicationConfiguration, clock: Clock = .system, logger: Logger) throws {
@@ -40,9 +46,14 @@ public final class Application: Sendable {
                                         assetVersion: staticFiles.version)
         let baseURL = PublicURL(configuration.publicURL)
         self.baseURL = baseURL
-        let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger)
+        let dispatcher = WebhookDispatcher(store: store, policy: configuration.webhookRetry, logger: logger)
+        self.dispatcher = dispatcher
+        sweeper = ExpirySweeper(store: store, clock: clock, interval: configuration.sweepInterval, publicURL: baseURL,
+                                logger: logger, afterSweep: dispatcher.wake)
+        let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger, afterWrite: dispatcher.wake)
         self.api = api
-        let pages = try Pages(renderer: renderer, store: store, clock: clock, processors: configuration.processors)
+        let pages = try Pages(renderer: renderer, store: store, clock: clock, processors: configuration.processors,
+                              publicURL: baseURL, onCompletion: dispatcher.wake)
         let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize
         let errors = ProtocolErrorResponses(
@@ -63,6 +74,8 @@ public final class Application: Sendable {
     @discardableResult
     public func start() throws -> String {
         try server.start()
+        dispatcher.start()
+        sweeper.start()
         let url = "http://\(server.configuration.host.contains(":") ? "[\(server.configuration.host)]" : server.configuration.host):\(server.port)"
         baseURL.setDefault(url)
         return url
@@ -77,6 +90,8 @@ public final class Application: Sendable {
     /// Stops accepting, finishes requests in flight, closes the database.
     public func stop() {
         server.stop()
+        sweeper.stop()
+        dispatcher.stop()
         do {
             try store.close()
         } catch {

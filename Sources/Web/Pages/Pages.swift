@@ -11,12 +11,18 @@ final class Pages: Sendable {
     private let processors: PaymentProcessors
     private let signer: FormTokenSigner
     private let cache = PageCache()
+    private let publicURL: PublicURL
+    /// Called after each committed completion (wakes the webhook dispatcher).
+    private let onCompletion: @Sendable () -> Void
 
-    init(renderer: PageRenderer, store: Store, clock: Clock, processors: PaymentProcessors) throws {
+    init(renderer: PageRenderer, store: Store, clock: Clock, processors: PaymentProcessors, publicURL: PublicURL,
+         onCompletion: @escaping @Sendable () -> Void) throws {
         self.renderer = renderer
         self.store = store
         self.clock = clock
         self.processors = processors
+        self.publicURL = publicURL
+        self.onCompletion = onCompletion
         signer = FormTokenSigner(secret: try store.write { try $0.serverSecret(named: "form-token") })
     }
 
@@ -137,8 +143,9 @@ final class Pages: Sendable {
             } catch {
                 return page(422, quote, error, "Please correct the fields marked below.")
             }
+            let publicURL = self.publicURL.value
             let outcome: CompletionOutcome? = try store.write { ledger in
-                switch target {
+                let outcome: CompletionOutcome? = switch target {
                 case .link(let link):
                     try ledger.completePaymentLink(link, details: details, processors: processors, now: now)
                 case .checkoutLink(let link):
@@ -146,11 +153,17 @@ final class Pages: Sendable {
                 case .session(let session):
                     try ledger.completeSession(token: session.token, details: details, processors: processors, now: now)
                 }
+                if case .completed(let session, let effects)? = outcome {
+                    try EventLog.completion(session, effects, Representation(publicURL: publicURL, now: now, handle: ""),
+                                            in: ledger, now: now)
+                }
+                return outcome
             }
+            if case .completed? = outcome { onCompletion() }
             switch outcome {
             case nil:
                 return notFound()
-            case .completed(let session), .alreadyCompleted(let session):
+            case .completed(let session, _), .alreadyCompleted(let session):
                 return redirect(to: session.resolvedSuccessURL ?? PageURLs.session(publicURL: "", token: session.token))
             case .unavailable(let availability):
                 return unavailable(availability, subject: subject)

@@ -1,0 +1,211 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// One event on its way to one endpoint, retried until the endpoint acknowledges it or the retry
+/// horizon passes.
+public struct WebhookDelivery: Sendable {
+    /// `pending` until a 2xx (`succeeded`) or the horizon (`failed`).
+    public enum Status: String, Sendable { case pending, succeeded, failed }
+
+    /// `whd_…`
+    public let id: String
+    /// Where it goes.
+    public let endpointID: String
+    /// What it carries.
+    public let eventID: String
+    /// Where it stands.
+    public let status: Status
+    /// Attempts made so far.
+    public let attempts: Int
+    /// When the next attempt is due (pending only).
+    public let nextAttemptAt: Date
+    /// When it was made (the event's time).
+    public let createdAt: Date
+    /// When it succeeded or was given up.
+    public let completedAt: Date?
+}
+
+/// One HTTP attempt of a delivery.
+public struct WebhookAttempt: Sendable {
+    /// When it was made.
+    public let attemptedAt: Date
+    /// The endpoint's status code, if it answered.
+    public let statusCode: Int?
+    /// How long it took.
+    public let latencyMilliseconds: Int
+    /// What went wrong, if anything (timeout, refused connection, non-2xx).
+    public let error: String?
+
+    /// An attempt.
+    public init(attemptedAt: Date, statusCode: Int?, latencyMilliseconds: Int, error: String?) {
+        self.attemptedAt = attemptedAt
+        self.statusCode = statusCode
+        self.latencyMilliseconds = latencyMilliseconds
+        self.error = error
+    }
+}
+
+/// A delivery ready to be sent: where, what, and the secret to sign it with.
+public struct DueDelivery: Sendable {
+    public let delivery: WebhookDelivery
+    public let url: String
+    public let secret: String
+    public let body: [UInt8]
+}
+
+/// When to try again: exponential backoff from `base`, doubling, at most `cap` apart, with ±20 %
+/// jitter so that endpoints recovering from an outage are not hit by every sender at once; given
+/// up once the next attempt would fall after `horizon` from the first.
+public struct RetryPolicy: Sendable {
+    /// Delay before the first retry.
+    public var base: TimeInterval
+    /// Longest delay between attempts.
+    public var cap: TimeInterval
+    /// How long after the event delivery is attempted at all.
+    public var horizon: TimeInterval
+
+    /// 10 s, doubling, at most 1 h apart, for 3 days.
+    public static let standard = RetryPolicy(base: 10, cap: 3600, horizon: 3 * 86400)
+
+    /// A policy.
+    public init(base: TimeInterval, cap: TimeInterval, horizon: TimeInterval) {
+        self.base = base
+        self.cap = cap
+        self.horizon = horizon
+    }
+
+    /// The delay after attempt number `attempts` (1 = the first attempt failed), before jitter.
+    public func delay(afterAttempt attempts: Int) -> TimeInterval {
+        min(cap, base * pow(2, Double(max(0, attempts - 1))))
+    }
+
+    /// The delay with jitter drawn from `random` (0…1).
+    func jittered(afterAttempt attempts: Int, random: Double) -> TimeInterval {
+        delay(afterAttempt: attempts) * (0.8 + 0.4 * random)
+    }
+}
+
+/// `Checkout-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+public enum WebhookSignature {
+    /// The header value for `body` sent at `timestamp`.
+    public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
+        let signed = Array("\(timestamp).".utf8) + body
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(secret.utf8)))
+        return "t=\(timestamp),v1=" + mac.map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
+        }.joined()
+    }
+}
+
+extension Ledger {
+    func enqueueDelivery(eventID: String, eventSeq: Int64, endpointID: String, now: Date) throws {
+        try execute("""
+            INSERT INTO webhook_delivery (id, endpoint_id, event_id, event_seq, status, attempts, next_attempt_at, created_at)
+            VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
+            """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, now.unixSeconds, now.unixSeconds])
+    }
+
+    /// For each endpoint, its oldest pending delivery, if it is due at `now`. Deliveries to one
+    /// endpoint go out in event order: a later event waits while an earlier one is being retried.
+    /// `excluding` names endpoints already being sent to.
+    public func dueDeliveries(now: Date, excluding busy: Set<String>, limit: Int = 64) throws -> [DueDelivery] {
+        try fetchRows("""
+            SELECT d.*, e.url, e.secret, ev.body FROM webhook_delivery d
+            JOIN webhook_endpoint e ON e.id = d.endpoint_id
+            JOIN event ev ON ev.id = d.event_id
+            WHERE d.status = 'pending' AND d.event_seq = (
+                SELECT MIN(event_seq) FROM webhook_delivery WHERE endpoint_id = d.endpoint_id AND status = 'pending')
+              AND d.next_attempt_at <= ?
+            ORDER BY d.event_seq LIMIT ?
+            """, arguments: [now.unixSeconds, limit + busy.count])
+        .filter { !busy.contains($0["endpoint_id"]) }
+        .prefix(limit)
+        .map { row in
+            DueDelivery(delivery: WebhookDelivery(row: row), url: row["url"], secret: row["secret"],
+                        body: [UInt8](row["body"] as Data))
+        }
+    }
+
+    /// The earliest `next_attempt_at` of any pending delivery, to know how long to sleep.
+    public func nextDeliveryDue() throws -> Date? {
+        try fetchValue(Int64.self, "SELECT MIN(next_attempt_at) FROM webhook_delivery WHERE status = 'pending'")
+            .map(Date.init(unixSeconds:))
+    }
+
+    /// Records an attempt and what follows: success, a retry after the policy's delay, or giving up
+    /// past the horizon.
+    public func recordAttempt(_ attempt: WebhookAttempt, of deliveryID: String, policy: RetryPolicy,
+                              random: Double = Double.random(in: 0...1)) throws {
+        guard let row = try fetchRow("SELECT * FROM webhook_delivery WHERE id = ?", arguments: [deliveryID]) else { return }
+        let delivery = WebhookDelivery(row: row)
+        guard delivery.status == .pending else { return }
+        try execute("INSERT INTO webhook_attempt (delivery_id, attempted_at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [deliveryID, attempt.attemptedAt.unixSeconds, attempt.statusCode, attempt.latencyMilliseconds, attempt.error])
+        let attempts = delivery.attempts + 1
+        let succeeded = attempt.error == nil && attempt.statusCode.map { (200..<300).contains($0) } == true
+        if succeeded {
+            try execute("UPDATE webhook_delivery SET status = 'succeeded', attempts = ?, completed_at = ? WHERE id = ?",
+                        arguments: [attempts, attempt.attemptedAt.unixSeconds, deliveryID])
+            return
+        }
+        let next = attempt.attemptedAt.addingTimeInterval(policy.jittered(afterAttempt: attempts, random: random))
+        if next > delivery.createdAt.addingTimeInterval(policy.horizon) {
+            try execute("UPDATE webhook_delivery SET status = 'failed', attempts = ?, completed_at = ? WHERE id = ?",
+                        arguments: [attempts, attempt.attemptedAt.unixSeconds, deliveryID])
+        } else {
+            // Whole seconds in the database; never sooner than one second later.
+            let due = max(next.unixSeconds, attempt.attemptedAt.unixSeconds + 1)
+            try execute("UPDATE webhook_delivery SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+                        arguments: [attempts, due, deliveryID])
+        }
+    }
+
+    /// Deliveries of an endpoint, newest first, each with its attempts.
+    public func deliveries(endpointID: String, in scope: Scope, _ request: PageRequest) throws -> Page<(WebhookDelivery, [WebhookAttempt])> {
+        let endpoint = try webhookEndpoint(id: endpointID, in: scope)
+        var sql = "SELECT * FROM webhook_delivery WHERE endpoint_id = ?"
+        var arguments: StatementArguments = [endpoint.id]
+        if let cursor = request.startingAfter {
+            guard let seq = try fetchValue(Int64.self, "SELECT seq FROM webhook_delivery WHERE id = ? AND endpoint_id = ?",
+                                           arguments: [cursor, endpoint.id])
+            else { throw BillingError.invalid("starting_after", "No delivery with id '\(cursor)' to start after.") }
+            sql += " AND seq < ?"
+            arguments += [seq]
+        }
+        sql += " ORDER BY seq DESC LIMIT ?"
+        arguments += [request.limit + 1]
+        let rows = try fetchRows(sql, arguments: arguments)
+        let items = try rows.prefix(request.limit).map { row in
+            let delivery = WebhookDelivery(row: row)
+            let attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_id = ? ORDER BY seq", arguments: [delivery.id])
+                .map { WebhookAttempt(attemptedAt: Date(unixSeconds: $0["attempted_at"]), statusCode: $0["status_code"],
+                                      latencyMilliseconds: $0["latency_ms"], error: $0["error"]) }
+            return (delivery, attempts)
+        }
+        return Page(items: items, hasMore: rows.count > request.limit)
+    }
+
+    /// Queues the event again for every enabled endpoint that listens to it. Returns how many
+    /// deliveries were queued.
+    @discardableResult
+    public func redeliver(eventID: String, in scope: Scope, now: Date) throws -> Int {
+        let event = try event(id: eventID, in: scope)
+        guard let seq = try fetchValue(Int64.self, "SELECT seq FROM event WHERE id = ?", arguments: [event.id]) else { return 0 }
+        let endpoints = try webhookEndpoints(in: scope, listeningTo: event.type)
+        for endpoint in endpoints {
+            try enqueueDelivery(eventID: event.id, eventSeq: seq, endpointID: endpoint.id, now: now)
+        }
+        return endpoints.count
+    }
+}
+
+extension WebhookDelivery {
+    init(row: Row) {
+        self.init(id: row["id"], endpointID: row["endpoint_id"], eventID: row["event_id"],
+                  status: Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
+                  nextAttemptAt: Date(unixSeconds: row["next_attempt_at"]), createdAt: Date(unixSeconds: row["created_at"]),
+                  completedAt: (row["completed_at"] as Int64?).map(Date.init(unixSeconds:)))
+    }
+}

@@ -1,0 +1,200 @@
+import Billing
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Synchronization
+
+/// Sends pending webhook deliveries: signed POSTs, one at a time per endpoint in event order,
+/// endpoints in parallel so a slow one holds back no other. Every attempt is recorded, and the
+/// next one scheduled by the retry policy, in the database: after a crash the dispatcher simply
+/// finds the pending deliveries again.
+final class WebhookDispatcher: Sendable {
+    /// A 2xx must arrive within this many seconds.
+    static let timeout: TimeInterval = 10
+
+    private let store: Store
+    private let policy: RetryPolicy
+    private let logger: Logger
+    private let session: URLSession
+    /// Endpoints with a send in flight.
+    private let busy = Mutex<Set<String>>([])
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+    private let sends = DispatchGroup()
+
+    init(store: Store, policy: RetryPolicy, logger: Logger) {
+        self.store = store
+        self.policy = policy
+        self.logger = logger
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = Self.timeout
+        configuration.timeoutIntervalForResource = Self.timeout
+        configuration.httpShouldSetCookies = false
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    /// Starts the dispatching thread (once).
+    func start() {
+        guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        Thread.detachNewThread { [self] in
+            run()
+            finished.signal()
+        }
+    }
+
+    /// Looks for work now rather than at the next poll (after an event was committed).
+    func wake() {
+        wakeup.signal()
+    }
+
+    /// Stops taking new deliveries and waits for those in flight (at most their timeout). Stopping
+    /// twice, or without having started, does nothing more.
+    func stop() {
+        guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeup.signal()
+        finished.wait()
+        _ = sends.wait(timeout: .now() + Self.timeout + 1)
+        session.invalidateAndCancel()
+    }
+
+    private func run() {
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let now = Date()
+            let excluded = busy.withLock { $0 }
+            let due: [DueDelivery]
+            do {
+                due = try store.read { try $0.dueDeliveries(now: now, excluding: excluded) }
+            } catch {
+                logger.error("webhook dispatcher cannot read deliveries: \(error)")
+                _ = wakeup.wait(timeout: .now() + 1)
+                continue
+            }
+            for item in due {
+                busy.withLock { _ = $0.insert(item.delivery.endpointID) }
+                sends.enter()
+                DispatchQueue.global().async { [self] in
+                    send(item)
+                    busy.withLock { _ = $0.remove(item.delivery.endpointID) }
+                    sends.leave()
+                    wakeup.signal()
+                }
+            }
+            // Sleep until the next retry is due, a send finishes, or an event is committed; at most a second.
+            let next = (try? store.read { try $0.nextDeliveryDue() }) ?? nil
+            let pause = next.map { $0.timeIntervalSince(Date()) }.flatMap { $0 > 0 ? min($0, 1) : nil } ?? 1
+            _ = wakeup.wait(timeout: .now() + pause)
+        }
+    }
+
+    private func send(_ item: DueDelivery) {
+        guard let url = URL(string: item.url) else {
+            record(item, WebhookAttempt(attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0, error: "invalid URL"))
+            return
+        }
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
+        request.httpMethod = "POST"
+        request.httpBody = Data(item.body)
+        let started = Date()
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("HostedCheckout-Webhooks/1", forHTTPHeaderField: "User-Agent")
+        request.setValue(WebhookSignature.header(secret: item.secret, timestamp: started.unixSeconds, body: item.body),
+                         forHTTPHeaderField: "Checkout-Signature")
+        request.setValue(item.delivery.id, forHTTPHeaderField: "Checkout-Delivery-Id")
+        let answered = DispatchSemaphore(value: 0)
+        let outcome = Mutex<(Int?, String?)>((nil, nil))
+        session.dataTask(with: request) { _, response, error in
+            let status = (response as? HTTPURLResponse)?.statusCode
+            outcome.withLock { $0 = (status, error.map { $0.localizedDescription }) }
+            answered.signal()
+        }.resume()
+        answered.wait()
+        let (status, error) = outcome.withLock { $0 }
+        let latency = Int(Date().timeIntervalSince(started) * 1000)
+        let problem = error ?? status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
+        record(item, WebhookAttempt(attemptedAt: started, statusCode: status, latencyMilliseconds: latency, error: problem))
+    }
+
+    private func record(_ item: DueDelivery, _ attempt: WebhookAttempt) {
+        do {
+            try store.write { try $0.recordAttempt(attempt, of: item.delivery.id, policy: policy) }
+        } catch {
+            logger.error("cannot record webhook attempt \(item.delivery.id): \(error)")
+        }
+        if let error = attempt.error {
+            logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
+        }
+    }
+}
+
+/// Expires, without anyone opening them, open sessions and payment links whose time has passed,
+/// with their events, every `interval`. Runs on its own thread, in short transactions, so request
+/// threads never wait on it for long.
+final class ExpirySweeper: Sendable {
+    private let store: Store
+    private let clock: Clock
+    private let interval: TimeInterval
+    private let publicURL: PublicURL
+    private let logger: Logger
+    private let afterSweep: @Sendable () -> Void
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+
+    init(store: Store, clock: Clock, interval: TimeInterval, publicURL: PublicURL, logger: Logger,
+         afterSweep: @escaping @Sendable () -> Void) {
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.publicURL = publicURL
+        self.logger = logger
+        self.afterSweep = afterSweep
+    }
+
+    /// Starts the sweeping thread (once).
+    func start() {
+        guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        Thread.detachNewThread { [self] in
+            while !stopping.load(ordering: .sequentiallyConsistent) {
+                sweep()
+                _ = wakeup.wait(timeout: .now() + interval)
+            }
+            finished.signal()
+        }
+    }
+
+    /// Stops after the pass in progress; stopping twice, or without having started, does nothing.
+    func stop() {
+        guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeup.signal()
+        finished.wait()
+    }
+
+    /// One pass: batches until nothing is left to expire.
+    func sweep() {
+        do {
+            while true {
+                let now = clock.now()
+                guard try store.read({ try $0.hasExpiriesDue(at: now) }) else { break }
+                let url = publicURL.value
+                let expired = try store.write { ledger in
+                    let expired = try ledger.expireDue(at: now)
+                    try EventLog.expiries(expired, publicURL: url, in: ledger, now: now)
+                    return expired
+                }
+                if expired.isEmpty { break }
+                logger.info("expired \(expired.sessions.count) sessions and \(expired.paymentLinks.count) payment links")
+                afterSweep()
+            }
+        } catch {
+            logger.error("expiry sweep failed: \(error)")
+        }
+    }
+}
