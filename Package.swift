@@ -48,7 +48,11 @@ let package = Package(
         .testTarget(name: "BillingTests", dependencies: ["Billing"]),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Billing", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Web", "Billing",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

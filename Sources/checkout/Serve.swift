@@ -33,6 +33,18 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body in bytes.")
     var maxBody = 64 * 1024
 
+    @Option(name: .customLong("sweep-interval"), help: "Seconds between passes that expire sessions and links past their time.")
+    var sweepInterval: Double = 60
+
+    @Option(name: .customLong("webhook-retry-base"), help: "Seconds before the first webhook retry; doubles after each failure.")
+    var webhookRetryBase: Double = 10
+
+    @Option(name: .customLong("webhook-retry-cap"), help: "Longest wait between webhook attempts, in seconds.")
+    var webhookRetryCap: Double = 3600
+
+    @Option(name: .customLong("webhook-retry-horizon"), help: "Seconds after an event during which its delivery is retried.")
+    var webhookRetryHorizon: Double = 3 * 86400
+
     @Option(help: "Folder holding Templates/ and Public/.")
     var resources: String?
 
@@ -45,6 +57,10 @@ struct Serve: ParsableCommand {
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256.") }
         if maxBody < 1024 { throw ValidationError("--max-body must be at least 1024 bytes.") }
+        if sweepInterval < 0.05 { throw ValidationError("--sweep-interval must be at least 0.05 seconds.") }
+        if webhookRetryBase <= 0 || webhookRetryCap < webhookRetryBase || webhookRetryHorizon <= 0 {
+            throw ValidationError("webhook retries need 0 < --webhook-retry-base ≤ --webhook-retry-cap and a positive --webhook-retry-horizon.")
+        }
         if let publicURL, URL(string: publicURL)?.scheme?.hasPrefix("http") != true {
             throw ValidationError("--public-url must be an absolute http or https URL.")
         }
@@ -68,6 +84,8 @@ struct Serve: ParsableCommand {
         configuration.databasePath = db
         configuration.publicURL = publicURL
         if let resources { configuration.resourcesDirectory = resources }
+        configuration.sweepInterval = sweepInterval
+        configuration.webhookRetry = RetryPolicy(base: webhookRetryBase, cap: webhookRetryCap, horizon: webhookRetryHorizon)
 
         // Signals are taken from the default handlers before the server starts, so that a SIGTERM
         // arriving during start-up still ends in a graceful stop.

@@ -172,4 +172,43 @@ import Testing
         let list = try #require(try check.receive())
         #expect(list.text.contains("In flight"))
     }
+
+    @Test func anEventCommittedBeforeAKillIsDeliveredAfterTheRestart() throws {
+        let db = try Self.temporaryDatabase()
+        let created = try Self.run(["org", "create", "crashy", "--db", db])
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: String])
+        let key = try #require(keys["test_key"])
+        let port = try Receiver.freePort()
+        let options = ["--db", db, "--log-level", "warning", "--webhook-retry-base", "1", "--webhook-retry-cap", "2"]
+        let first = try ServeProcess(arguments: options)
+        func call(_ server: ServeProcess, _ method: String, _ path: String, json: String? = nil,
+                  form: String? = nil) throws -> HTTPResponse {
+            let connection = try HTTPConnection(port: server.port)
+            var headers = [("Authorization", "Bearer \(key)")]
+            if json != nil { headers.append(("Content-Type", "application/json")) }
+            if form != nil { headers = [("Content-Type", "application/x-www-form-urlencoded")] }
+            try connection.send(method, path, headers: headers, body: Array((json ?? form ?? "").utf8))
+            return try #require(try connection.receive())
+        }
+        #expect(try call(first, "POST", "/v1/webhook_endpoints", json: #"{"url":"http://127.0.0.1:\#(port)/hooks","enabled_events":["*"]}"#).status == 201)
+        let link = try call(first, "POST", "/v1/payment-links", json: #"{"amount_usd": 5, "payment_method_id": "pm"}"#).json
+        let path = "/" + (link["id"] as! String)
+        let token = try #require(FormPage(response: try call(first, "GET", path)).csrfToken)
+        let paid = try call(first, "POST", path, form: "csrf_token=\(TestServer.formEncode(token))&email=a%40b.co&name=A&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123")
+        #expect(paid.status == 303)
+        // The receiver is down, so the first attempt fails; the server dies right away, without a chance to clean up.
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        #expect(first.process.terminationReason == .uncaughtSignal)
+
+        let receiver = try Receiver(port: port)
+        defer { receiver.stop() }
+        let second = try ServeProcess(arguments: options)
+        defer { _ = second.terminate() }
+        let delivered = receiver.wait(for: 1, timeout: 20)
+        #expect(delivered.first?.type == "checkout.session.completed")
+        // Acknowledged once: a later restart sends nothing again.
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(receiver.received.count == 1)
+    }
 }

@@ -287,6 +287,8 @@ enum Schema {
                     error TEXT
                 );
                 CREATE INDEX webhook_attempt_by_delivery ON webhook_attempt(delivery_id, seq);
+                CREATE INDEX checkout_session_open_by_expiry ON checkout_session(status, expires_at);
+                CREATE INDEX payment_link_active_by_expiry ON payment_link(active, expires_at);
                 """)
         }
         return migrator
