@@ -304,6 +304,8 @@ STATUS=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$OURS/$CL_ID" -H 'Cont
     --data "csrf_token=$CSRF&email=bench%40example.com&name=Bench&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123")
 [[ $STATUS == 303 ]] || die "a test completion answered $STATUS, not 303."
 
+# nginx also plays the merchant's webhook receiver for the last row.
+NGINX_LOCATIONS+="        location = /webhook { return 200 'ok'; }"$'\n'
 mirror /healthz
 mirror "/v1/plans/$PLAN_ID" -H "$AUTH"
 mirror "/$LINK_ID"
@@ -319,6 +321,11 @@ bench_row "GET /healthz" "$OURS/healthz" "$NGINX/healthz"
 bench_row "GET /v1/plans/:id" "$OURS/v1/plans/$PLAN_ID" "$NGINX/v1/plans/$PLAN_ID" -H "$AUTH"
 bench_row "GET /pl_… (hosted page)" "$OURS/$LINK_ID" "$NGINX/$LINK_ID"
 bench_ours "POST /cl_… (durable completion)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
+# The same with one webhook endpoint listening to every event: each completion also queues a
+# signed delivery, sent while the load goes on.
+curl -sS --fail -o /dev/null -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}" || die "creating a webhook endpoint failed."
+bench_ours "POST /cl_… (durable completion, 1 webhook endpoint)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
 
 mkdir -p "$OUT_DIR"
 print_table | tee "$OUT_DIR/bench.md"

@@ -56,9 +56,11 @@ public final class Store: Sendable {
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the first
     /// read, so a check and the write that depends on it can never interleave with another writer.
     /// Everything `body` did is committed together, or nothing is if it throws.
-    public func write<T>(_ body: (Ledger) throws -> T) throws -> T {
+    public func write<T>(durability: Durability = .full, _ body: (Ledger) throws -> T) throws -> T {
         let value = try translatingErrors {
             try writer.writeWithoutTransaction { db in
+                if durability == .relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if durability == .relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(Ledger(db: db))
@@ -91,6 +93,15 @@ public final class Store: Sendable {
             throw BillingError(.invalidState, "The database is busy; try again.")
         }
     }
+}
+
+/// How hard a commit insists on reaching the disk.
+public enum Durability: Sendable {
+    /// fsync on commit (`synchronous = FULL`): survives power loss. Every payment is written so.
+    case full
+    /// No fsync on commit (`synchronous = NORMAL` in WAL mode): survives a crash of the process but
+    /// not of the machine. Only for bookkeeping whose loss is harmless (a webhook attempt log).
+    case relaxed
 }
 
 /// The operations of one open transaction or snapshot. Every query of the domain is a method on

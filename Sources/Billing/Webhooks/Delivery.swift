@@ -107,31 +107,20 @@ extension Ledger {
             """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, now.unixSeconds, now.unixSeconds])
     }
 
-    /// For each endpoint, its oldest pending delivery, if it is due at `now`. Deliveries to one
-    /// endpoint go out in event order: a later event waits while an earlier one is being retried.
-    /// `excluding` names endpoints already being sent to.
-    public func dueDeliveries(now: Date, excluding busy: Set<String>, limit: Int = 64) throws -> [DueDelivery] {
+    /// For each endpoint, its oldest pending delivery (due now or later). Deliveries to one endpoint
+    /// go out in event order: a later event waits while an earlier one is being retried. One indexed
+    /// lookup per endpoint, however long the queue behind it.
+    public func pendingDeliveryHeads() throws -> [DueDelivery] {
         try fetchRows("""
-            SELECT d.*, e.url, e.secret, ev.body FROM webhook_delivery d
-            JOIN webhook_endpoint e ON e.id = d.endpoint_id
+            SELECT d.*, e.url, e.secret, ev.body FROM webhook_endpoint e
+            JOIN webhook_delivery d ON d.id = (
+                SELECT id FROM webhook_delivery WHERE status = 'pending' AND endpoint_id = e.id ORDER BY event_seq LIMIT 1)
             JOIN event ev ON ev.id = d.event_id
-            WHERE d.status = 'pending' AND d.event_seq = (
-                SELECT MIN(event_seq) FROM webhook_delivery WHERE endpoint_id = d.endpoint_id AND status = 'pending')
-              AND d.next_attempt_at <= ?
-            ORDER BY d.event_seq LIMIT ?
-            """, arguments: [now.unixSeconds, limit + busy.count])
-        .filter { !busy.contains($0["endpoint_id"]) }
-        .prefix(limit)
+            """)
         .map { row in
             DueDelivery(delivery: WebhookDelivery(row: row), url: row["url"], secret: row["secret"],
                         body: [UInt8](row["body"] as Data))
         }
-    }
-
-    /// The earliest `next_attempt_at` of any pending delivery, to know how long to sleep.
-    public func nextDeliveryDue() throws -> Date? {
-        try fetchValue(Int64.self, "SELECT MIN(next_attempt_at) FROM webhook_delivery WHERE status = 'pending'")
-            .map(Date.init(unixSeconds:))
     }
 
     /// Records an attempt and what follows: success, a retry after the policy's delay, or giving up

@@ -21,6 +21,8 @@ final class WebhookDispatcher: Sendable {
     /// Endpoints with a send in flight.
     private let busy = Mutex<Set<String>>([])
     private let wakeup = DispatchSemaphore(value: 0)
+    /// Set when a wake-up is pending, so that a burst of completions wakes the loop once.
+    private let wakeRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
@@ -49,7 +51,9 @@ final class WebhookDispatcher: Sendable {
 
     /// Looks for work now rather than at the next poll (after an event was committed).
     func wake() {
-        wakeup.signal()
+        if wakeRequested.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged {
+            wakeup.signal()
+        }
     }
 
     /// Stops taking new deliveries and waits for those in flight (at most their timeout). Stopping
@@ -65,29 +69,30 @@ final class WebhookDispatcher: Sendable {
 
     private func run() {
         while !stopping.load(ordering: .sequentiallyConsistent) {
+            wakeRequested.store(false, ordering: .sequentiallyConsistent)
             let now = Date()
             let excluded = busy.withLock { $0 }
-            let due: [DueDelivery]
+            let heads: [DueDelivery]
             do {
-                due = try store.read { try $0.dueDeliveries(now: now, excluding: excluded) }
+                heads = try store.read { try $0.pendingDeliveryHeads() }.filter { !excluded.contains($0.delivery.endpointID) }
             } catch {
                 logger.error("webhook dispatcher cannot read deliveries: \(error)")
                 _ = wakeup.wait(timeout: .now() + 1)
                 continue
             }
-            for item in due {
+            for item in heads where item.delivery.nextAttemptAt <= now {
                 busy.withLock { _ = $0.insert(item.delivery.endpointID) }
                 sends.enter()
                 DispatchQueue.global().async { [self] in
                     send(item)
                     busy.withLock { _ = $0.remove(item.delivery.endpointID) }
                     sends.leave()
-                    wakeup.signal()
+                    wake()
                 }
             }
             // Sleep until the next retry is due, a send finishes, or an event is committed; at most a second.
-            let next = (try? store.read { try $0.nextDeliveryDue() }) ?? nil
-            let pause = next.map { $0.timeIntervalSince(Date()) }.flatMap { $0 > 0 ? min($0, 1) : nil } ?? 1
+            let next = heads.map(\.delivery.nextAttemptAt).filter { $0 > now }.min()
+            let pause = next.map { min(max($0.timeIntervalSince(Date()), 0.01), 1) } ?? 1
             _ = wakeup.wait(timeout: .now() + pause)
         }
     }
@@ -122,7 +127,9 @@ final class WebhookDispatcher: Sendable {
 
     private func record(_ item: DueDelivery, _ attempt: WebhookAttempt) {
         do {
-            try store.write { try $0.recordAttempt(attempt, of: item.delivery.id, policy: policy) }
+            // Not fsynced: an attempt lost to a power cut only means the delivery is sent again, which
+            // at-least-once delivery allows; money is never recorded this way.
+            try store.write(durability: .relaxed) { try $0.recordAttempt(attempt, of: item.delivery.id, policy: policy) }
         } catch {
             logger.error("cannot record webhook attempt \(item.delivery.id): \(error)")
         }
