@@ -123,6 +123,43 @@ extension Ledger {
         }
     }
 
+    /// The pending deliveries of one endpoint, oldest event first: the next ones to send, in order.
+    public func pendingDeliveries(endpointID: String, limit: Int) throws -> [DueDelivery] {
+        try fetchRows("""
+            SELECT d.*, e.url, e.secret, ev.body FROM webhook_delivery d
+            JOIN webhook_endpoint e ON e.id = d.endpoint_id
+            JOIN event ev ON ev.id = d.event_id
+            WHERE d.status = 'pending' AND d.endpoint_id = ?
+            ORDER BY d.event_seq LIMIT ?
+            """, arguments: [endpointID, limit])
+        .map { row in
+            DueDelivery(delivery: WebhookDelivery(row: row), url: row["url"], secret: row["secret"],
+                        body: [UInt8](row["body"] as Data))
+        }
+    }
+
+    /// Records a batch of attempts. Successes, the common case, are written with two set-based
+    /// statements whatever their number; a failure goes through `recordAttempt`.
+    public func recordAttempts(_ attempts: [(deliveryID: String, attempt: WebhookAttempt)], policy: RetryPolicy) throws {
+        let succeeded = attempts.filter { $0.attempt.error == nil && $0.attempt.statusCode.map { (200..<300).contains($0) } == true }
+        for failed in attempts where !succeeded.contains(where: { $0.deliveryID == failed.deliveryID }) {
+            try recordAttempt(failed.attempt, of: failed.deliveryID, policy: policy)
+        }
+        for chunk in stride(from: 0, to: succeeded.count, by: 100).map({ Array(succeeded[$0..<min($0 + 100, succeeded.count)]) }) {
+            let rows = Array(repeating: "(?, ?, ?, ?, NULL)", count: chunk.count).joined(separator: ", ")
+            try db.execute(sql: "INSERT INTO webhook_attempt (delivery_id, attempted_at, status_code, latency_ms, error) VALUES \(rows)",
+                           arguments: StatementArguments(chunk.flatMap { item -> [(any DatabaseValueConvertible)?] in
+                               [item.deliveryID, item.attempt.attemptedAt.unixSeconds, item.attempt.statusCode, item.attempt.latencyMilliseconds]
+                           }))
+            let ids = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            try db.execute(sql: """
+                UPDATE webhook_delivery SET status = 'succeeded', attempts = attempts + 1, completed_at = ?
+                WHERE status = 'pending' AND id IN (\(ids))
+                """, arguments: StatementArguments([(chunk.last?.attempt.attemptedAt.unixSeconds) as (any DatabaseValueConvertible)?]
+                                                   + chunk.map { $0.deliveryID as (any DatabaseValueConvertible)? }))
+        }
+    }
+
     /// Records an attempt and what follows: success, a retry after the policy's delay, or giving up
     /// past the horizon.
     public func recordAttempt(_ attempt: WebhookAttempt, of deliveryID: String, policy: RetryPolicy,

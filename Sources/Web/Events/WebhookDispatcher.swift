@@ -44,6 +44,7 @@ final class WebhookDispatcher: Sendable {
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         Thread.detachNewThread { [self] in
+            BackgroundPriority.lowerCurrentThread()
             run()
             finished.signal()
         }
@@ -80,12 +81,16 @@ final class WebhookDispatcher: Sendable {
                 _ = wakeup.wait(timeout: .now() + 1)
                 continue
             }
-            for item in heads where item.delivery.nextAttemptAt <= now {
-                busy.withLock { _ = $0.insert(item.delivery.endpointID) }
+            for head in heads where head.delivery.nextAttemptAt <= now {
+                let endpoint = head.delivery.endpointID
+                busy.withLock { _ = $0.insert(endpoint) }
                 sends.enter()
-                DispatchQueue.global().async { [self] in
-                    send(item)
-                    busy.withLock { _ = $0.remove(item.delivery.endpointID) }
+                Thread.detachNewThread { [self] in
+                    BackgroundPriority.lowerCurrentThread()
+                    if drain(endpoint: endpoint) < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
+                        Thread.sleep(forTimeInterval: Self.batchingPause)
+                    }
+                    busy.withLock { _ = $0.remove(endpoint) }
                     sends.leave()
                     wake()
                 }
@@ -97,10 +102,50 @@ final class WebhookDispatcher: Sendable {
         }
     }
 
-    private func send(_ item: DueDelivery) {
+    /// Deliveries sent per batch before their attempts are recorded together.
+    static let batchSize = 64
+    /// After a batch that emptied an endpoint's queue, how long the endpoint rests before the next
+    /// one: events arriving meanwhile go out together, and their attempts are recorded in one
+    /// transaction instead of one each (under load, that is most of the cost of delivering).
+    static let batchingPause: TimeInterval = 0.1
+
+    /// Sends the endpoint's due deliveries in event order until one fails (the rest wait for it) or
+    /// the batch ends, then records every attempt in one transaction. Returns how many were sent.
+    @discardableResult
+    private func drain(endpoint: String) -> Int {
+        let batch: [DueDelivery]
+        do {
+            batch = try store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) }
+        } catch {
+            logger.error("webhook dispatcher cannot read deliveries of \(endpoint): \(error)")
+            return 0
+        }
+        var attempts: [(DueDelivery, WebhookAttempt)] = []
+        for item in batch {
+            guard item.delivery.nextAttemptAt <= Date(), !stopping.load(ordering: .sequentiallyConsistent) else { break }
+            let attempt = send(item)
+            attempts.append((item, attempt))
+            if let error = attempt.error {
+                logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
+                break
+            }
+        }
+        guard !attempts.isEmpty else { return 0 }
+        do {
+            // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
+            // which at-least-once delivery allows; money is never recorded this way.
+            try store.write(durability: .relaxed) { ledger in
+                try ledger.recordAttempts(attempts.map { ($0.0.delivery.id, $0.1) }, policy: policy)
+            }
+        } catch {
+            logger.error("cannot record webhook attempts of \(endpoint): \(error)")
+        }
+        return attempts.count
+    }
+
+    private func send(_ item: DueDelivery) -> WebhookAttempt {
         guard let url = URL(string: item.url) else {
-            record(item, WebhookAttempt(attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0, error: "invalid URL"))
-            return
+            return WebhookAttempt(attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0, error: "invalid URL")
         }
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
         request.httpMethod = "POST"
@@ -122,20 +167,7 @@ final class WebhookDispatcher: Sendable {
         let (status, error) = outcome.withLock { $0 }
         let latency = Int(Date().timeIntervalSince(started) * 1000)
         let problem = error ?? status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
-        record(item, WebhookAttempt(attemptedAt: started, statusCode: status, latencyMilliseconds: latency, error: problem))
-    }
-
-    private func record(_ item: DueDelivery, _ attempt: WebhookAttempt) {
-        do {
-            // Not fsynced: an attempt lost to a power cut only means the delivery is sent again, which
-            // at-least-once delivery allows; money is never recorded this way.
-            try store.write(durability: .relaxed) { try $0.recordAttempt(attempt, of: item.delivery.id, policy: policy) }
-        } catch {
-            logger.error("cannot record webhook attempt \(item.delivery.id): \(error)")
-        }
-        if let error = attempt.error {
-            logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
-        }
+        return WebhookAttempt(attemptedAt: started, statusCode: status, latencyMilliseconds: latency, error: problem)
     }
 }
 
@@ -168,6 +200,7 @@ final class ExpirySweeper: Sendable {
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         Thread.detachNewThread { [self] in
+            BackgroundPriority.lowerCurrentThread()
             while !stopping.load(ordering: .sequentiallyConsistent) {
                 sweep()
                 _ = wakeup.wait(timeout: .now() + interval)
@@ -203,5 +236,18 @@ final class ExpirySweeper: Sendable {
         } catch {
             logger.error("expiry sweep failed: \(error)")
         }
+    }
+}
+
+/// Webhooks and sweeps are background work: their threads run at the lowest priority, so that
+/// when the machine is saturated the CPU goes to customers paying, and notifications catch up
+/// as soon as there is room (they are durable, so waiting loses nothing).
+enum BackgroundPriority {
+    /// Sets the calling thread's nice value to 19 (Linux schedules threads individually).
+    static func lowerCurrentThread() {
+        #if os(Linux)
+        // On Linux the nice value belongs to the thread, and `who = 0` names the calling one.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+        #endif
     }
 }
