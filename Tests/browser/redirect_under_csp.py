@@ -82,7 +82,7 @@ def pay(driver, url, card="4242 4242 4242 4242"):
         field = driver.find_element(By.NAME, name)
         field.clear()
         field.send_keys(value)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    driver.find_element(By.CSS_SELECTOR, "button[name=action][value=pay]").click()
 
 
 def main():
