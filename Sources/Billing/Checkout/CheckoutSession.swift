@@ -235,9 +235,7 @@ extension Ledger {
 
     /// The session `id` of `scope`.
     public func session(id: String, in scope: Scope) throws -> CheckoutSession {
-        guard let row = try fetchRow("SELECT * FROM checkout_session WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("checkout session", id) }
+        let row = try scopedRow(in: "checkout_session", id: id, scope: scope, kind: "checkout session")
         return try CheckoutSession(row: row)
     }
 

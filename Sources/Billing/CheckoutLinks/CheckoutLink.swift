@@ -314,9 +314,7 @@ extension Ledger {
 
     /// The link `id` of `scope`.
     public func checkoutLink(id: String, in scope: Scope) throws -> CheckoutLink {
-        guard let row = try fetchRow("SELECT * FROM checkout_link WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("checkout link", id) }
+        let row = try scopedRow(in: "checkout_link", id: id, scope: scope, kind: "checkout link")
         return try checkoutLink(row: row)
     }
 

@@ -89,9 +89,7 @@ extension Ledger {
 
     /// The price `id` of `scope`.
     public func price(id: String, in scope: Scope) throws -> Price {
-        guard let row = try fetchRow("SELECT * FROM price WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("price", id) }
+        let row = try scopedRow(in: "price", id: id, scope: scope, kind: "price")
         return try Price(row: row, scope: scope)
     }
 

@@ -131,7 +131,7 @@ extension Ledger {
 
     /// The customer `id` of `scope`.
     public func customer(id: String, in scope: Scope) throws -> Customer {
-        guard let row = try scoped("customer", id: id, in: scope) else { throw BillingError.notFound("customer", id) }
+        let row = try scopedRow(in: "customer", id: id, scope: scope, kind: "customer")
         return Customer(row: row, scope: scope)
     }
 
@@ -142,7 +142,7 @@ extension Ledger {
 
     /// The payment `id` of `scope`.
     public func payment(id: String, in scope: Scope) throws -> Payment {
-        guard let row = try scoped("payment", id: id, in: scope) else { throw BillingError.notFound("transaction", id) }
+        let row = try scopedRow(in: "payment", id: id, scope: scope, kind: "transaction")
         return try Payment(row: row, scope: scope)
     }
 
@@ -153,18 +153,13 @@ extension Ledger {
 
     /// The subscription `id` of `scope`.
     public func subscription(id: String, in scope: Scope) throws -> Subscription {
-        guard let row = try scoped("subscription", id: id, in: scope) else { throw BillingError.notFound("subscription", id) }
+        let row = try scopedRow(in: "subscription", id: id, scope: scope, kind: "subscription")
         return Subscription(row: row, scope: scope)
     }
 
     /// Subscriptions of `scope`, newest first.
     public func subscriptions(in scope: Scope, _ request: PageRequest) throws -> Page<Subscription> {
         try page(of: "subscription", in: scope, request) { Subscription(row: $0, scope: scope) }
-    }
-
-    private func scoped(_ table: String, id: String, in scope: Scope) throws -> Row? {
-        try fetchRow("SELECT * FROM \(table) WHERE id = ? AND organization_id = ? AND livemode = ?",
-                     arguments: [id, scope.organizationID, scope.livemode])
     }
 }
 

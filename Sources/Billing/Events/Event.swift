@@ -47,9 +47,7 @@ extension Ledger {
 
     /// The event `id` of `scope`.
     public func event(id: String, in scope: Scope) throws -> Event {
-        guard let row = try fetchRow("SELECT * FROM event WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("event", id) }
+        let row = try scopedRow(in: "event", id: id, scope: scope, kind: "event")
         return Event(row: row)
     }
 

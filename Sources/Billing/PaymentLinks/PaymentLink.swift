@@ -162,9 +162,7 @@ extension Ledger {
 
     /// The link `id` of `scope`.
     public func paymentLink(id: String, in scope: Scope) throws -> PaymentLink {
-        guard let row = try fetchRow("SELECT * FROM payment_link WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("payment link", id) }
+        let row = try scopedRow(in: "payment_link", id: id, scope: scope, kind: "payment link")
         return try PaymentLink(row: row)
     }
 

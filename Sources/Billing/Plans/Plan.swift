@@ -157,9 +157,7 @@ extension Ledger {
 
     /// The plan `id` of `scope`; `notFound` otherwise, including for another scope's plan.
     public func plan(id: String, in scope: Scope) throws -> Plan {
-        guard let row = try fetchRow("SELECT * FROM plan WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                         arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("plan", id) }
+        let row = try scopedRow(in: "plan", id: id, scope: scope, kind: "plan")
         return try Plan(row: row, scope: scope)
     }
 

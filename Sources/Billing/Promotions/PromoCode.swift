@@ -193,9 +193,7 @@ extension Ledger {
 
     /// The promo code `id` of `scope`.
     public func promoCode(id: String, in scope: Scope) throws -> PromoCode {
-        guard let row = try fetchRow("SELECT * FROM promo_code WHERE id = ? AND organization_id = ? AND livemode = ?",
-                                     arguments: [id, scope.organizationID, scope.livemode])
-        else { throw BillingError.notFound("promo code", id) }
+        let row = try scopedRow(in: "promo_code", id: id, scope: scope, kind: "promo code")
         return try PromoCode(row: row)
     }
 

@@ -175,6 +175,15 @@ extension Ledger {
         try Value.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
     }
 
+    /// The row `id` of `table` in `scope`: every scoped table has `id`, `organization_id` and
+    /// `livemode`. Another scope's row is as missing as one that does not exist.
+    func scopedRow(in table: String, id: String, scope: Scope, kind: String) throws -> Row {
+        guard let row = try fetchRow("SELECT * FROM \(table) WHERE id = ? AND organization_id = ? AND livemode = ?",
+                                     arguments: [id, scope.organizationID, scope.livemode])
+        else { throw BillingError.notFound(kind, id) }
+        return row
+    }
+
     /// Runs one statement.
     func execute(_ sql: String, arguments: StatementArguments = []) throws {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
