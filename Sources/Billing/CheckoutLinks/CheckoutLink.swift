@@ -108,18 +108,31 @@ public struct LineItemDraft: Sendable {
 
 /// A checkout link as asked for (`POST /v1/checkout_links`), before validation.
 public struct CheckoutLinkDraft: Sendable {
+    /// `line_items`: 1–20.
     public var lineItems: [LineItemDraft]
+    /// `title`: ≤ 30 characters.
     public var title: String
+    /// `mode`: payment (default) or order.
     public var mode: String?
+    /// `description`: ≤ 500 characters.
     public var description: String?
+    /// `currency`: three letters; the line items' when absent.
     public var currency: String?
+    /// `after_completion`: a hosted confirmation when absent.
     public var afterCompletion: CheckoutLink.AfterCompletion?
+    /// `billing_address_collection`: auto (default) or required.
     public var billingAddressCollection: String?
+    /// `metadata`.
     public var metadata: Metadata
+    /// `inactive_message`: ≤ 500 characters.
     public var inactiveMessage: String?
+    /// `payment_method_types`: `["card"]` when absent.
     public var paymentMethodTypes: [String]?
+    /// `allow_promotion_codes`: false when absent.
     public var allowPromotionCodes: Bool?
+    /// `restrictions.completed_sessions.limit`: ≥ 1.
     public var completedSessionLimit: Int64?
+    /// `submit_type`: auto (default), pay, book or donate.
     public var submitType: String?
 
     /// A draft; every field but the line items and title optional.
@@ -146,12 +159,15 @@ public struct CheckoutLinkDraft: Sendable {
 
 /// The changes `POST /v1/checkout_links/{id}` may make; nil leaves a field as it is.
 public struct CheckoutLinkChanges: Sendable {
+    /// `active`.
     public var active: Bool?
     /// `.some(nil)` clears the message.
     public var inactiveMessage: String??
+    /// `after_completion`.
     public var afterCompletion: CheckoutLink.AfterCompletion?
     /// `.some(nil)` removes the limit.
     public var completedSessionLimit: Int64??
+    /// `metadata`, replacing the old pairs.
     public var metadata: Metadata?
 
     /// Changes.

@@ -37,12 +37,14 @@ public struct PromoCode: Hashable, Sendable {
     /// Periods, for `repeating`.
     public let durationCycles: Int64?
     /// Completions it may be redeemed in, at most.
+    /// `maxRedemptions`: completions it may be redeemed in.
     public var maxRedemptions: Int64?
     /// Completions it was redeemed in.
     public let redeemedCount: Int64
     /// Whether it can be used.
     public var active: Bool
     /// When it stops applying.
+    /// `expiresAt`: when it stops applying (in the future).
     public var expiresAt: Date?
     /// When it was made.
     public let createdAt: Date
@@ -77,12 +79,19 @@ public struct PromoCode: Hashable, Sendable {
 
 /// A promo code as asked for.
 public struct PromoCodeDraft: Sendable {
+    /// `code`: 3–40 of A–Z, 0–9, `-`, `_`, any case.
     public var code: String
+    /// `planId`: the only plan it applies to.
     public var planID: String?
+    /// `discountType`: `percentage` or `fixed`.
     public var discountType: String
+    /// `discountValue`: percent (1–100) or minor units (> 0).
     public var discountValue: Int64
+    /// `currency` of a fixed discount (NGN when absent).
     public var currency: String?
+    /// `duration`: once (default), forever or repeating.
     public var duration: String?
+    /// `durationCycles`: periods of a repeating discount.
     public var durationCycles: Int64?
     public var maxRedemptions: Int64?
     public var expiresAt: Date?

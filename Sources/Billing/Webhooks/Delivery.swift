@@ -48,9 +48,13 @@ public struct WebhookAttempt: Sendable {
 
 /// A delivery ready to be sent: where, what, and the secret to sign it with.
 public struct DueDelivery: Sendable {
+    /// The delivery.
     public let delivery: WebhookDelivery
+    /// The endpoint's URL.
     public let url: String
+    /// The endpoint's signing secret.
     public let secret: String
+    /// The event, as JSON.
     public let body: [UInt8]
 }
 

@@ -28,8 +28,11 @@ public struct WebhookEndpoint: Hashable, Sendable {
 
 /// A webhook endpoint as asked for.
 public struct WebhookEndpointDraft: Sendable {
+    /// `url`: absolute http(s).
     public var url: String
+    /// `enabled_events`: types, or `"*"`.
     public var enabledEvents: [String]
+    /// `description`, ≤ 500 characters.
     public var description: String?
 
     /// A draft.
