@@ -272,7 +272,7 @@ enum Schema {
                     event_seq INTEGER NOT NULL,
                     status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
                     attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL, -- milliseconds since 1970
                     created_at INTEGER NOT NULL,
                     completed_at INTEGER
                 );

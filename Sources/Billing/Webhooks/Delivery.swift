@@ -104,11 +104,13 @@ public enum WebhookSignature {
 }
 
 extension Ledger {
+    /// Queues a delivery, due at once (`next_attempt_at` 0): when it is due again after a failure is
+    /// decided from the attempt's real time, never from the billing clock.
     func enqueueDelivery(eventID: String, eventSeq: Int64, endpointID: String, now: Date) throws {
         try execute("""
             INSERT INTO webhook_delivery (id, endpoint_id, event_id, event_seq, status, attempts, next_attempt_at, created_at)
             VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
-            """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, now.unixSeconds, now.unixSeconds])
+            """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, 0, now.unixSeconds])
     }
 
     /// For each endpoint, its oldest pending delivery (due now or later). Deliveries to one endpoint
@@ -185,10 +187,8 @@ extension Ledger {
             try execute("UPDATE webhook_delivery SET status = 'failed', attempts = ?, completed_at = ? WHERE id = ?",
                         arguments: [attempts, attempt.attemptedAt.unixSeconds, deliveryID])
         } else {
-            // Whole seconds in the database; never sooner than one second later.
-            let due = max(next.unixSeconds, attempt.attemptedAt.unixSeconds + 1)
             try execute("UPDATE webhook_delivery SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-                        arguments: [attempts, due, deliveryID])
+                        arguments: [attempts, next.unixMilliseconds, deliveryID])
         }
     }
 
@@ -235,7 +235,7 @@ extension WebhookDelivery {
     init(row: Row) {
         self.init(id: row["id"], endpointID: row["endpoint_id"], eventID: row["event_id"],
                   status: Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
-                  nextAttemptAt: Date(unixSeconds: row["next_attempt_at"]), createdAt: Date(unixSeconds: row["created_at"]),
+                  nextAttemptAt: Date(unixMilliseconds: row["next_attempt_at"]), createdAt: Date(unixSeconds: row["created_at"]),
                   completedAt: (row["completed_at"] as Int64?).map(Date.init(unixSeconds:)))
     }
 }

@@ -124,7 +124,7 @@ extension Ledger {
     public func deleteWebhookEndpoint(id: String, in scope: Scope) throws {
         let endpoint = try webhookEndpoint(id: id, in: scope)
         try execute("UPDATE webhook_endpoint SET deleted = 1, status = 'disabled' WHERE id = ?", arguments: [endpoint.id])
-        try execute("UPDATE webhook_delivery SET status = 'failed', completed_at = next_attempt_at WHERE endpoint_id = ? AND status = 'pending'",
+        try execute("UPDATE webhook_delivery SET status = 'failed', completed_at = created_at WHERE endpoint_id = ? AND status = 'pending'",
                     arguments: [endpoint.id])
     }
 }
