@@ -27,9 +27,10 @@ public struct Event: Sendable {
 }
 
 extension Ledger {
-    /// Records an event and, in the same transaction, one pending delivery for every enabled
-    /// webhook endpoint of the scope that listens to its type. `render` makes the event's JSON from
-    /// its id and time (the resource as the API shows it at this moment).
+    /// Records an event. `render` makes the event's JSON from its id and time (the resource as the
+    /// API shows it at this moment). Webhook deliveries are not written here: the event log itself
+    /// is the outbox, and the dispatcher claims new events for each endpoint (`claimNewEvents`), so a
+    /// payment's transaction carries no per-endpoint rows.
     @discardableResult
     public func recordEvent(_ kind: Event.Kind, in scope: Scope, now: Date,
                             render: (_ id: String, _ created: Date) -> [UInt8]) throws -> Event {
@@ -38,10 +39,6 @@ extension Ledger {
         let event = Event(id: id, scope: scope, type: kind.rawValue, createdAt: created, body: render(id, created))
         try execute("INSERT INTO event (id, organization_id, livemode, type, created_at, body) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [id, scope.organizationID, scope.livemode, kind.rawValue, created.unixSeconds, Data(event.body)])
-        let seq = db.lastInsertedRowID
-        for endpoint in try webhookEndpoints(in: scope, listeningTo: kind.rawValue) {
-            try enqueueDelivery(eventID: id, eventSeq: seq, endpointID: endpoint.id, now: created)
-        }
         return event
     }
 

@@ -261,6 +261,7 @@ enum Schema {
                     secret TEXT NOT NULL,
                     status TEXT NOT NULL CHECK (status IN ('enabled', 'disabled')),
                     deleted INTEGER NOT NULL DEFAULT 0,
+                    delivered_through INTEGER NOT NULL DEFAULT 0,
                     created_at INTEGER NOT NULL
                 );
                 CREATE INDEX webhook_endpoint_by_scope ON webhook_endpoint(organization_id, livemode, seq);

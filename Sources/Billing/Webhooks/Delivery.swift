@@ -113,6 +113,46 @@ extension Ledger {
             """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, 0, now.unixSeconds])
     }
 
+    /// Whether events were recorded that some enabled endpoint has not claimed yet (a read, so that
+    /// an idle dispatcher writes nothing).
+    public func hasUnclaimedEvents() throws -> Bool {
+        try fetchValue(Bool.self, """
+            SELECT EXISTS (SELECT 1 FROM webhook_endpoint
+                           WHERE status = 'enabled' AND deleted = 0 AND delivered_through < (SELECT COALESCE(MAX(seq), 0) FROM event))
+            """) ?? false
+    }
+
+    /// Turns the events each enabled endpoint has not seen yet into pending deliveries, those it
+    /// listens to, oldest first, at most `limit` events per endpoint, and moves its mark past them.
+    /// Runs in the dispatcher's transaction, batched, instead of in every payment's.
+    @discardableResult
+    public func claimNewEvents(limit: Int = 256) throws -> Int {
+        var claimed = 0
+        let endpoints = try fetchRows("SELECT * FROM webhook_endpoint WHERE status = 'enabled' AND deleted = 0")
+        for row in endpoints {
+            let endpoint = WebhookEndpoint(row: row)
+            let mark: Int64 = row["delivered_through"]
+            let events = try fetchRows("""
+                SELECT seq, id, type, created_at FROM event WHERE organization_id = ? AND livemode = ? AND seq > ? ORDER BY seq LIMIT ?
+                """, arguments: [endpoint.scope.organizationID, endpoint.scope.livemode, mark, limit])
+            let newest: Int64
+            if let last = events.last {
+                newest = last["seq"]
+            } else {
+                newest = try fetchValue(Int64.self, "SELECT COALESCE(MAX(seq), 0) FROM event") ?? mark
+            }
+            for event in events where endpoint.listens(to: event["type"]) {
+                try enqueueDelivery(eventID: event["id"], eventSeq: event["seq"], endpointID: endpoint.id,
+                                    now: Date(unixSeconds: event["created_at"]))
+                claimed += 1
+            }
+            if newest > mark {
+                try execute("UPDATE webhook_endpoint SET delivered_through = ? WHERE id = ?", arguments: [newest, endpoint.id])
+            }
+        }
+        return claimed
+    }
+
     /// For each endpoint, its oldest pending delivery (due now or later). Deliveries to one endpoint
     /// go out in event order: a later event waits while an earlier one is being retried. One indexed
     /// lookup per endpoint, however long the queue behind it.

@@ -73,8 +73,9 @@ extension Ledger {
             enabledEvents: try WebhookEndpoint.validEvents(draft.enabledEvents), description: draft.description,
             secret: "whsec_" + Identifier.random(32), enabled: true, createdAt: now.truncatedToSeconds)
         try execute("""
-            INSERT INTO webhook_endpoint (id, organization_id, livemode, url, enabled_events, description, secret, status, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled', ?)
+            INSERT INTO webhook_endpoint (id, organization_id, livemode, url, enabled_events, description, secret, status,
+                                          created_at, delivered_through)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled', ?, (SELECT COALESCE(MAX(seq), 0) FROM event))
             """, arguments: [endpoint.id, scope.organizationID, scope.livemode, endpoint.url,
                              endpoint.enabledEvents.joined(separator: ","), endpoint.description, endpoint.secret,
                              endpoint.createdAt.unixSeconds])
@@ -113,10 +114,16 @@ extension Ledger {
             }
             endpoint.description = description
         }
+        let reenabled = disabled == false && !endpoint.enabled
         if let disabled { endpoint.enabled = !disabled }
         try execute("UPDATE webhook_endpoint SET url = ?, enabled_events = ?, description = ?, status = ? WHERE id = ?",
                     arguments: [endpoint.url, endpoint.enabledEvents.joined(separator: ","), endpoint.description,
                                 endpoint.enabled ? "enabled" : "disabled", endpoint.id])
+        if reenabled {
+            // A disabled endpoint receives nothing: it starts again from the events after now.
+            try execute("UPDATE webhook_endpoint SET delivered_through = (SELECT COALESCE(MAX(seq), 0) FROM event) WHERE id = ?",
+                        arguments: [endpoint.id])
+        }
         return endpoint
     }
 

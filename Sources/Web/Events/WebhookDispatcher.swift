@@ -75,6 +75,11 @@ final class WebhookDispatcher: Sendable {
             let excluded = busy.withLock { $0 }
             let heads: [DueDelivery]
             do {
+                // New events become deliveries here, in batches and without fsync (a lost batch is
+                // claimed again from the event log), rather than in each payment's transaction.
+                while try store.read({ try $0.hasUnclaimedEvents() }) {
+                    try store.write(durability: .relaxed) { try $0.claimNewEvents() }
+                }
                 heads = try store.read { try $0.pendingDeliveryHeads() }.filter { !excluded.contains($0.delivery.endpointID) }
             } catch {
                 logger.error("webhook dispatcher cannot read deliveries: \(error)")
