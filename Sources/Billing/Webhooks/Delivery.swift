@@ -8,8 +8,16 @@ public struct WebhookDelivery: Sendable {
     /// `pending` until a 2xx (`succeeded`) or the horizon (`failed`).
     public enum Status: String, Sendable { case pending, succeeded, failed }
 
-    /// `whd_…`
-    public let id: String
+    /// Row number; the id is `whd_<seq>`.
+    public let seq: Int64
+    /// `whd_<seq>`
+    public var id: String { "whd_\(seq)" }
+
+    /// The row number of a `whd_<seq>` id, or nil.
+    public static func seq(of id: String) -> Int64? {
+        id.hasPrefix("whd_") ? Int64(id.dropFirst(4)) : nil
+    }
+
     /// Where it goes.
     public let endpointID: String
     /// What it carries.
@@ -108,9 +116,9 @@ extension Ledger {
     /// decided from the attempt's real time, never from the billing clock.
     func enqueueDelivery(eventID: String, eventSeq: Int64, endpointID: String, now: Date) throws {
         try execute("""
-            INSERT INTO webhook_delivery (id, endpoint_id, event_id, event_seq, status, attempts, next_attempt_at, created_at)
-            VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
-            """, arguments: [Identifier.make("whd"), endpointID, eventID, eventSeq, 0, now.unixSeconds])
+            INSERT INTO webhook_delivery (endpoint_id, event_id, event_seq, status, attempts, next_attempt_at, created_at)
+            VALUES (?, ?, ?, 'pending', 0, ?, ?)
+            """, arguments: [endpointID, eventID, eventSeq, 0, now.unixSeconds])
     }
 
     /// Whether events were recorded that some enabled endpoint has not claimed yet (a read, so that
@@ -159,8 +167,8 @@ extension Ledger {
     public func pendingDeliveryHeads() throws -> [DueDelivery] {
         try fetchRows("""
             SELECT d.*, e.url, e.secret, ev.body FROM webhook_endpoint e
-            JOIN webhook_delivery d ON d.id = (
-                SELECT id FROM webhook_delivery WHERE status = 'pending' AND endpoint_id = e.id ORDER BY event_seq LIMIT 1)
+            JOIN webhook_delivery d ON d.seq = (
+                SELECT seq FROM webhook_delivery WHERE status = 'pending' AND endpoint_id = e.id ORDER BY event_seq LIMIT 1)
             JOIN event ev ON ev.id = d.event_id
             """)
         .map { row in
@@ -186,48 +194,48 @@ extension Ledger {
 
     /// Records a batch of attempts. Successes, the common case, are written with two set-based
     /// statements whatever their number; a failure goes through `recordAttempt`.
-    public func recordAttempts(_ attempts: [(deliveryID: String, attempt: WebhookAttempt)], policy: RetryPolicy) throws {
+    public func recordAttempts(_ attempts: [(delivery: Int64, attempt: WebhookAttempt)], policy: RetryPolicy) throws {
         let succeeded = attempts.filter { $0.attempt.error == nil && $0.attempt.statusCode.map { (200..<300).contains($0) } == true }
-        for failed in attempts where !succeeded.contains(where: { $0.deliveryID == failed.deliveryID }) {
-            try recordAttempt(failed.attempt, of: failed.deliveryID, policy: policy)
+        for failed in attempts where !succeeded.contains(where: { $0.delivery == failed.delivery }) {
+            try recordAttempt(failed.attempt, of: failed.delivery, policy: policy)
         }
         for chunk in stride(from: 0, to: succeeded.count, by: 100).map({ Array(succeeded[$0..<min($0 + 100, succeeded.count)]) }) {
             let rows = Array(repeating: "(?, ?, ?, ?, NULL)", count: chunk.count).joined(separator: ", ")
-            try db.execute(sql: "INSERT INTO webhook_attempt (delivery_id, attempted_at, status_code, latency_ms, error) VALUES \(rows)",
+            try db.execute(sql: "INSERT INTO webhook_attempt (delivery_seq, attempted_at, status_code, latency_ms, error) VALUES \(rows)",
                            arguments: StatementArguments(chunk.flatMap { item -> [(any DatabaseValueConvertible)?] in
-                               [item.deliveryID, item.attempt.attemptedAt.unixSeconds, item.attempt.statusCode, item.attempt.latencyMilliseconds]
+                               [item.delivery, item.attempt.attemptedAt.unixSeconds, item.attempt.statusCode, item.attempt.latencyMilliseconds]
                            }))
             let ids = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             try db.execute(sql: """
                 UPDATE webhook_delivery SET status = 'succeeded', attempts = attempts + 1, completed_at = ?
-                WHERE status = 'pending' AND id IN (\(ids))
+                WHERE status = 'pending' AND seq IN (\(ids))
                 """, arguments: StatementArguments([(chunk.last?.attempt.attemptedAt.unixSeconds) as (any DatabaseValueConvertible)?]
-                                                   + chunk.map { $0.deliveryID as (any DatabaseValueConvertible)? }))
+                                                   + chunk.map { $0.delivery as (any DatabaseValueConvertible)? }))
         }
     }
 
     /// Records an attempt and what follows: success, a retry after the policy's delay, or giving up
     /// past the horizon.
-    public func recordAttempt(_ attempt: WebhookAttempt, of deliveryID: String, policy: RetryPolicy,
+    public func recordAttempt(_ attempt: WebhookAttempt, of deliveryID: Int64, policy: RetryPolicy,
                               random: Double = Double.random(in: 0...1)) throws {
-        guard let row = try fetchRow("SELECT * FROM webhook_delivery WHERE id = ?", arguments: [deliveryID]) else { return }
+        guard let row = try fetchRow("SELECT * FROM webhook_delivery WHERE seq = ?", arguments: [deliveryID]) else { return }
         let delivery = WebhookDelivery(row: row)
         guard delivery.status == .pending else { return }
-        try execute("INSERT INTO webhook_attempt (delivery_id, attempted_at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
+        try execute("INSERT INTO webhook_attempt (delivery_seq, attempted_at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
                     arguments: [deliveryID, attempt.attemptedAt.unixSeconds, attempt.statusCode, attempt.latencyMilliseconds, attempt.error])
         let attempts = delivery.attempts + 1
         let succeeded = attempt.error == nil && attempt.statusCode.map { (200..<300).contains($0) } == true
         if succeeded {
-            try execute("UPDATE webhook_delivery SET status = 'succeeded', attempts = ?, completed_at = ? WHERE id = ?",
+            try execute("UPDATE webhook_delivery SET status = 'succeeded', attempts = ?, completed_at = ? WHERE seq = ?",
                         arguments: [attempts, attempt.attemptedAt.unixSeconds, deliveryID])
             return
         }
         let next = attempt.attemptedAt.addingTimeInterval(policy.jittered(afterAttempt: attempts, random: random))
         if next > delivery.createdAt.addingTimeInterval(policy.horizon) {
-            try execute("UPDATE webhook_delivery SET status = 'failed', attempts = ?, completed_at = ? WHERE id = ?",
+            try execute("UPDATE webhook_delivery SET status = 'failed', attempts = ?, completed_at = ? WHERE seq = ?",
                         arguments: [attempts, attempt.attemptedAt.unixSeconds, deliveryID])
         } else {
-            try execute("UPDATE webhook_delivery SET attempts = ?, next_attempt_at = ? WHERE id = ?",
+            try execute("UPDATE webhook_delivery SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
                         arguments: [attempts, next.unixMilliseconds, deliveryID])
         }
     }
@@ -238,8 +246,9 @@ extension Ledger {
         var sql = "SELECT * FROM webhook_delivery WHERE endpoint_id = ?"
         var arguments: StatementArguments = [endpoint.id]
         if let cursor = request.startingAfter {
-            guard let seq = try fetchValue(Int64.self, "SELECT seq FROM webhook_delivery WHERE id = ? AND endpoint_id = ?",
-                                           arguments: [cursor, endpoint.id])
+            guard let seq = try WebhookDelivery.seq(of: cursor).flatMap({ seq in
+                try fetchValue(Int64.self, "SELECT seq FROM webhook_delivery WHERE seq = ? AND endpoint_id = ?", arguments: [seq, endpoint.id])
+            })
             else { throw BillingError.invalid("starting_after", "No delivery with id '\(cursor)' to start after.") }
             sql += " AND seq < ?"
             arguments += [seq]
@@ -249,7 +258,7 @@ extension Ledger {
         let rows = try fetchRows(sql, arguments: arguments)
         let items = try rows.prefix(request.limit).map { row in
             let delivery = WebhookDelivery(row: row)
-            let attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_id = ? ORDER BY seq", arguments: [delivery.id])
+            let attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_seq = ? ORDER BY seq", arguments: [delivery.seq])
                 .map { WebhookAttempt(attemptedAt: Date(unixSeconds: $0["attempted_at"]), statusCode: $0["status_code"],
                                       latencyMilliseconds: $0["latency_ms"], error: $0["error"]) }
             return (delivery, attempts)
@@ -273,7 +282,7 @@ extension Ledger {
 
 extension WebhookDelivery {
     init(row: Row) {
-        self.init(id: row["id"], endpointID: row["endpoint_id"], eventID: row["event_id"],
+        self.init(seq: row["seq"], endpointID: row["endpoint_id"], eventID: row["event_id"],
                   status: Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
                   nextAttemptAt: Date(unixMilliseconds: row["next_attempt_at"]), createdAt: Date(unixSeconds: row["created_at"]),
                   completedAt: (row["completed_at"] as Int64?).map(Date.init(unixSeconds:)))

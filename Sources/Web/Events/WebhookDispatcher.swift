@@ -103,9 +103,15 @@ final class WebhookDispatcher: Sendable {
             // Sleep until the next retry is due, a send finishes, or an event is committed; at most a second.
             let next = heads.map(\.delivery.nextAttemptAt).filter { $0 > now }.min()
             let pause = next.map { min(max($0.timeIntervalSince(Date()), 0.01), 1) } ?? 1
-            _ = wakeup.wait(timeout: .now() + pause)
+            // At most one pass per `minimumCycle`, however many payments wake it: under load each
+            // pass then claims and sends a batch, instead of a transaction per payment.
+            Thread.sleep(forTimeInterval: Self.minimumCycle)
+            _ = wakeup.wait(timeout: .now() + max(0, pause - Self.minimumCycle))
         }
     }
+
+    /// Shortest time between two passes of the dispatching loop.
+    static let minimumCycle: TimeInterval = 0.05
 
     /// Deliveries sent per batch before their attempts are recorded together.
     static let batchSize = 64
@@ -140,7 +146,7 @@ final class WebhookDispatcher: Sendable {
             // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
             // which at-least-once delivery allows; money is never recorded this way.
             try store.write(durability: .relaxed) { ledger in
-                try ledger.recordAttempts(attempts.map { ($0.0.delivery.id, $0.1) }, policy: policy)
+                try ledger.recordAttempts(attempts.map { ($0.0.delivery.seq, $0.1) }, policy: policy)
             }
         } catch {
             logger.error("cannot record webhook attempts of \(endpoint): \(error)")
