@@ -276,7 +276,11 @@ enum Schema {
                     attempts INTEGER NOT NULL DEFAULT 0,
                     next_attempt_at INTEGER NOT NULL, -- milliseconds since 1970
                     created_at INTEGER NOT NULL,
-                    completed_at INTEGER
+                    completed_at INTEGER,
+                    -- A delivery acknowledged at its first attempt keeps that attempt here instead of
+                    -- in webhook_attempt: one row per event delivered, the common case.
+                    first_status_code INTEGER,
+                    first_latency_ms INTEGER
                 );
                 CREATE INDEX webhook_delivery_pending ON webhook_delivery(status, endpoint_id, event_seq);
                 CREATE INDEX webhook_delivery_by_endpoint ON webhook_delivery(endpoint_id, seq);

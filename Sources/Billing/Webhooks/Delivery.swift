@@ -34,6 +34,22 @@ public struct WebhookDelivery: Sendable {
     public let completedAt: Date?
 }
 
+/// An event of the log on its way to an endpoint for the first time.
+public struct NewEvent: Sendable {
+    /// Its place in the log.
+    public let seq: Int64
+    /// `evt_…`
+    public let id: String
+    /// When it happened.
+    public let createdAt: Date
+    /// The endpoint's URL.
+    public let url: String
+    /// The endpoint's signing secret.
+    public let secret: String
+    /// The event, as JSON.
+    public let body: [UInt8]
+}
+
 /// One HTTP attempt of a delivery.
 public struct WebhookAttempt: Sendable {
     /// When it was made.
@@ -121,44 +137,65 @@ extension Ledger {
             """, arguments: [endpointID, eventID, eventSeq, 0, now.unixSeconds])
     }
 
-    /// Whether events were recorded that some enabled endpoint has not claimed yet (a read, so that
-    /// an idle dispatcher writes nothing).
-    public func hasUnclaimedEvents() throws -> Bool {
-        try fetchValue(Bool.self, """
-            SELECT EXISTS (SELECT 1 FROM webhook_endpoint
-                           WHERE status = 'enabled' AND deleted = 0 AND delivered_through < (SELECT COALESCE(MAX(seq), 0) FROM event))
-            """) ?? false
+    /// Enabled endpoints with events after their mark (`delivered_through`) and no delivery
+    /// pending: for these the next events go straight from the log to the endpoint.
+    public func endpointsWithNewEvents() throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: """
+            SELECT e.id FROM webhook_endpoint e
+            WHERE e.status = 'enabled' AND e.deleted = 0
+              AND e.delivered_through < (SELECT COALESCE(MAX(seq), 0) FROM event)
+              AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.status = 'pending' AND d.endpoint_id = e.id)
+            """))
     }
 
-    /// Turns the events each enabled endpoint has not seen yet into pending deliveries, those it
-    /// listens to, oldest first, at most `limit` events per endpoint, and moves its mark past them.
-    /// Runs in the dispatcher's transaction, batched, instead of in every payment's.
-    @discardableResult
-    public func claimNewEvents(limit: Int = 256) throws -> Int {
-        var claimed = 0
-        let endpoints = try fetchRows("SELECT * FROM webhook_endpoint WHERE status = 'enabled' AND deleted = 0")
-        for row in endpoints {
-            let endpoint = WebhookEndpoint(row: row)
-            let mark: Int64 = row["delivered_through"]
-            let events = try fetchRows("""
-                SELECT seq, id, type, created_at FROM event WHERE organization_id = ? AND livemode = ? AND seq > ? ORDER BY seq LIMIT ?
-                """, arguments: [endpoint.scope.organizationID, endpoint.scope.livemode, mark, limit])
-            let newest: Int64
-            if let last = events.last {
-                newest = last["seq"]
+    /// The next events of the log an endpoint listens to, after its mark, oldest first, at most
+    /// `limit` examined; and the seq the mark may move to once they are all delivered.
+    public func newEvents(endpointID: String, limit: Int) throws -> (events: [NewEvent], through: Int64) {
+        guard let row = try fetchRow("SELECT * FROM webhook_endpoint WHERE id = ?", arguments: [endpointID]) else { return ([], 0) }
+        let endpoint = WebhookEndpoint(row: row)
+        let mark: Int64 = row["delivered_through"]
+        let rows = try fetchRows("""
+            SELECT seq, id, type, created_at, body FROM event WHERE organization_id = ? AND livemode = ? AND seq > ? ORDER BY seq LIMIT ?
+            """, arguments: [endpoint.scope.organizationID, endpoint.scope.livemode, mark, limit])
+        let through: Int64
+        if let last = rows.last {
+            through = last["seq"]
+        } else {
+            // Nothing of this scope: every event so far is behind the mark.
+            through = try fetchValue(Int64.self, "SELECT COALESCE(MAX(seq), 0) FROM event") ?? mark
+        }
+        let events = rows.filter { endpoint.listens(to: $0["type"]) }.map { event in
+            NewEvent(seq: event["seq"], id: event["id"], createdAt: Date(unixSeconds: event["created_at"]),
+                     url: endpoint.url, secret: endpoint.secret, body: [UInt8](event["body"] as Data))
+        }
+        return (events, through)
+    }
+
+    /// Records what happened to new events sent straight from the log: one delivery row each,
+    /// acknowledged ones complete with their attempt, a failed one pending with its retry
+    /// scheduled. The mark moves past everything handled; events after a failure stay behind it
+    /// and wait, so the endpoint keeps event order.
+    public func recordNewEventDeliveries(endpointID: String, _ outcomes: [(event: NewEvent, attempt: WebhookAttempt)],
+                                         through: Int64, policy: RetryPolicy) throws {
+        var mark = through
+        for (event, attempt) in outcomes {
+            let succeeded = attempt.error == nil && attempt.statusCode.map { (200..<300).contains($0) } == true
+            if succeeded {
+                try execute("""
+                    INSERT INTO webhook_delivery (endpoint_id, event_id, event_seq, status, attempts, next_attempt_at, created_at,
+                                                  completed_at, first_status_code, first_latency_ms)
+                    VALUES (?, ?, ?, 'succeeded', 1, 0, ?, ?, ?, ?)
+                    """, arguments: [endpointID, event.id, event.seq, event.createdAt.unixSeconds,
+                                     attempt.attemptedAt.unixSeconds, attempt.statusCode, attempt.latencyMilliseconds])
             } else {
-                newest = try fetchValue(Int64.self, "SELECT COALESCE(MAX(seq), 0) FROM event") ?? mark
-            }
-            for event in events where endpoint.listens(to: event["type"]) {
-                try enqueueDelivery(eventID: event["id"], eventSeq: event["seq"], endpointID: endpoint.id,
-                                    now: Date(unixSeconds: event["created_at"]))
-                claimed += 1
-            }
-            if newest > mark {
-                try execute("UPDATE webhook_endpoint SET delivered_through = ? WHERE id = ?", arguments: [newest, endpoint.id])
+                try enqueueDelivery(eventID: event.id, eventSeq: event.seq, endpointID: endpointID, now: event.createdAt)
+                try recordAttempt(attempt, of: db.lastInsertedRowID, policy: policy)
+                mark = event.seq
+                break
             }
         }
-        return claimed
+        try execute("UPDATE webhook_endpoint SET delivered_through = MAX(delivered_through, ?) WHERE id = ?",
+                    arguments: [mark, endpointID])
     }
 
     /// For each endpoint, its oldest pending delivery (due now or later). Deliveries to one endpoint
@@ -258,9 +295,13 @@ extension Ledger {
         let rows = try fetchRows(sql, arguments: arguments)
         let items = try rows.prefix(request.limit).map { row in
             let delivery = WebhookDelivery(row: row)
-            let attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_seq = ? ORDER BY seq", arguments: [delivery.seq])
+            var attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_seq = ? ORDER BY seq", arguments: [delivery.seq])
                 .map { WebhookAttempt(attemptedAt: Date(unixSeconds: $0["attempted_at"]), statusCode: $0["status_code"],
                                       latencyMilliseconds: $0["latency_ms"], error: $0["error"]) }
+            if attempts.isEmpty, let status = row["first_status_code"] as Int?, let completed = delivery.completedAt {
+                attempts = [WebhookAttempt(attemptedAt: completed, statusCode: status,
+                                           latencyMilliseconds: row["first_latency_ms"] ?? 0, error: nil)]
+            }
             return (delivery, attempts)
         }
         return Page(items: items, hasMore: rows.count > request.limit)

@@ -74,25 +74,28 @@ final class WebhookDispatcher: Sendable {
             let now = Date()
             let excluded = busy.withLock { $0 }
             let heads: [DueDelivery]
+            let fresh: [String]
             do {
-                // New events become deliveries here, in batches and without fsync (a lost batch is
-                // claimed again from the event log), rather than in each payment's transaction.
-                while try store.read({ try $0.hasUnclaimedEvents() }) {
-                    try store.write(durability: .relaxed) { try $0.claimNewEvents() }
+                (heads, fresh) = try store.read { ledger in
+                    (try ledger.pendingDeliveryHeads().filter { !excluded.contains($0.delivery.endpointID) },
+                     try ledger.endpointsWithNewEvents().filter { !excluded.contains($0) })
                 }
-                heads = try store.read { try $0.pendingDeliveryHeads() }.filter { !excluded.contains($0.delivery.endpointID) }
             } catch {
                 logger.error("webhook dispatcher cannot read deliveries: \(error)")
                 _ = wakeup.wait(timeout: .now() + 1)
                 continue
             }
-            for head in heads where head.delivery.nextAttemptAt <= now {
-                let endpoint = head.delivery.endpointID
+            // An endpoint with a delivery pending (being retried, or redelivered) works through those
+            // first; one without goes straight to the new events of the log.
+            let due = heads.filter { $0.delivery.nextAttemptAt <= now }.map { ($0.delivery.endpointID, true) }
+                + fresh.map { ($0, false) }
+            for (endpoint, hasPending) in due {
                 busy.withLock { _ = $0.insert(endpoint) }
                 sends.enter()
                 Thread.detachNewThread { [self] in
                     BackgroundPriority.lowerCurrentThread()
-                    if drain(endpoint: endpoint) < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
+                    let sent = hasPending ? drain(endpoint: endpoint) : drainNewEvents(endpoint: endpoint)
+                    if sent < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
                         Thread.sleep(forTimeInterval: Self.batchingPause)
                     }
                     busy.withLock { _ = $0.remove(endpoint) }
@@ -134,7 +137,7 @@ final class WebhookDispatcher: Sendable {
         var attempts: [(DueDelivery, WebhookAttempt)] = []
         for item in batch {
             guard item.delivery.nextAttemptAt <= Date(), !stopping.load(ordering: .sequentiallyConsistent) else { break }
-            let attempt = send(item)
+            let attempt = send(url: item.url, secret: item.secret, body: item.body, eventID: item.delivery.eventID)
             attempts.append((item, attempt))
             if let error = attempt.error {
                 logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
@@ -154,19 +157,53 @@ final class WebhookDispatcher: Sendable {
         return attempts.count
     }
 
-    private func send(_ item: DueDelivery) -> WebhookAttempt {
-        guard let url = URL(string: item.url) else {
+    /// Sends the endpoint's next events straight from the log, in order, until one fails or the
+    /// batch ends; then records them (one row each) and moves the endpoint's mark, in one
+    /// transaction. Returns how many were sent.
+    private func drainNewEvents(endpoint: String) -> Int {
+        let events: [NewEvent], through: Int64
+        do {
+            (events, through) = try store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) }
+        } catch {
+            logger.error("webhook dispatcher cannot read new events for \(endpoint): \(error)")
+            return 0
+        }
+        var outcomes: [(event: NewEvent, attempt: WebhookAttempt)] = []
+        for event in events {
+            guard !stopping.load(ordering: .sequentiallyConsistent) else { break }
+            let attempt = send(url: event.url, secret: event.secret, body: event.body, eventID: event.id)
+            outcomes.append((event, attempt))
+            if let error = attempt.error {
+                logger.notice("webhook of \(event.id) to \(event.url) failed: \(error)")
+                break
+            }
+        }
+        // Stopped early: the mark goes no further than the last event handled.
+        let mark = outcomes.count == events.count ? through : (outcomes.last?.event.seq ?? 0)
+        do {
+            try store.write(durability: .relaxed) { ledger in
+                try ledger.recordNewEventDeliveries(endpointID: endpoint, outcomes, through: mark, policy: policy)
+            }
+        } catch {
+            logger.error("cannot record webhook deliveries of \(endpoint): \(error)")
+        }
+        return outcomes.count
+    }
+
+    private func send(url text: String, secret: String, body: [UInt8], eventID: String) -> WebhookAttempt {
+        guard let url = URL(string: text) else {
             return WebhookAttempt(attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0, error: "invalid URL")
         }
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
         request.httpMethod = "POST"
-        request.httpBody = Data(item.body)
+        request.httpBody = Data(body)
         let started = Date()
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("HostedCheckout-Webhooks/1", forHTTPHeaderField: "User-Agent")
-        request.setValue(WebhookSignature.header(secret: item.secret, timestamp: started.unixSeconds, body: item.body),
+        request.setValue(WebhookSignature.header(secret: secret, timestamp: started.unixSeconds, body: body),
                          forHTTPHeaderField: "Checkout-Signature")
-        request.setValue(item.delivery.id, forHTTPHeaderField: "Checkout-Delivery-Id")
+        // The event id lets a receiver drop the duplicates at-least-once delivery may bring.
+        request.setValue(eventID, forHTTPHeaderField: "Checkout-Event-Id")
         let answered = DispatchSemaphore(value: 0)
         let outcome = Mutex<(Int?, String?)>((nil, nil))
         session.dataTask(with: request) { _, response, error in
