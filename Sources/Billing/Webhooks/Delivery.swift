@@ -120,10 +120,7 @@ public enum WebhookSignature {
     public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
         let signed = Array("\(timestamp).".utf8) + body
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Array(secret.utf8)))
-        return "t=\(timestamp),v1=" + mac.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        return "t=\(timestamp),v1=" + Digest.hexString(mac)
     }
 }
 

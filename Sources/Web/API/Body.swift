@@ -78,6 +78,15 @@ struct Body {
         return number
     }
 
+    /// An ISO 8601 date-time string; nil when absent or null.
+    func date(_ key: String) throws(APIError) -> Date? {
+        guard let text = try string(key) else { return nil }
+        guard let date = Date.parseISO8601(text) else {
+            throw APIError.invalid(name(key), "\(name(key)) must be an ISO 8601 date-time, like 2026-12-31T23:59:59Z.")
+        }
+        return date
+    }
+
     /// A boolean; nil when absent or null.
     func bool(_ key: String) throws(APIError) -> Bool? {
         guard let value = fields[key], value != .null else { return nil }

@@ -12,18 +12,11 @@ enum CheckoutSessionsEndpoints {
 
     @Sendable static func create(_ context: APIContext) throws -> Response {
         let body = context.body
-        var expiresAt: Date?
-        if let text = try body.string("expiresAt") {
-            guard let date = Date.parseISO8601(text) else {
-                throw APIError.invalid("expiresAt", "expiresAt must be an ISO 8601 date-time, like 2026-01-31T12:00:00Z.")
-            }
-            expiresAt = date
-        }
         let draft = SessionDraft(
             planID: try body.string("planId"), amount: try body.integer("amount"), currency: try body.string("currency"),
             customerEmail: try body.string("customerEmail"), customerPhone: try body.string("customerPhone"),
             successURL: try body.string("successUrl", maxLength: RedirectURL.maximumLength),
-            metadata: try body.metadata(), expiresAt: expiresAt)
+            metadata: try body.metadata(), expiresAt: try body.date("expiresAt"))
         return try context.write { ledger in
             .json(201, json(try ledger.createSession(draft, in: context.scope, now: context.now), context.representation))
         }

@@ -23,7 +23,7 @@ enum PromoCodesEndpoints {
             discountType: try body.requiredString("discountType"), discountValue: try body.requiredInteger("discountValue"),
             currency: try body.string("currency"), duration: try body.string("duration"),
             durationCycles: try body.integer("durationCycles"), maxRedemptions: try body.integer("maxRedemptions"),
-            expiresAt: try date(body, "expiresAt"))
+            expiresAt: try body.date("expiresAt"))
         return try context.write { ledger in
             .json(201, json(try ledger.createPromoCode(draft, in: context.scope, now: context.now)))
         }
@@ -32,20 +32,12 @@ enum PromoCodesEndpoints {
     @Sendable static func update(_ context: APIContext) throws -> Response {
         let body = context.body
         let maxRedemptions: Int64?? = body.has("maxRedemptions") ? .some(try body.integer("maxRedemptions")) : .none
-        let expiresAt: Date?? = body.has("expiresAt") ? .some(try date(body, "expiresAt")) : .none
+        let expiresAt: Date?? = body.has("expiresAt") ? .some(try body.date("expiresAt")) : .none
         let active = try body.bool("active")
         return try context.write { ledger in
             .json(200, json(try ledger.updatePromoCode(id: context.parameter("id"), in: context.scope, active: active,
                                                        maxRedemptions: maxRedemptions, expiresAt: expiresAt, now: context.now)))
         }
-    }
-
-    static func date(_ body: Body, _ key: String) throws -> Date? {
-        guard let text = try body.string(key) else { return nil }
-        guard let date = Date.parseISO8601(text) else {
-            throw APIError.invalid(body.name(key), "\(key) must be an ISO 8601 date-time, like 2026-12-31T23:59:59Z.")
-        }
-        return date
     }
 
     static func json(_ promo: PromoCode) -> JSON {

@@ -41,15 +41,14 @@ enum EventLog {
 
     /// The events of an expiry sweep.
     static func expiries(_ expired: ExpiredObjects, publicURL: String, in ledger: Ledger, now: Date) throws {
+        let representation = Representation(publicURL: publicURL, now: now, handle: "")
         for session in expired.sessions {
-            let representation = Representation(publicURL: publicURL, now: now, handle: "")
             try record(.checkoutSessionExpired, object: CheckoutSessionsEndpoints.json(session, representation),
                        scope: session.scope, in: ledger, now: now)
         }
         for link in expired.paymentLinks {
             let handle = try ledger.organization(id: link.scope.organizationID)?.handle ?? ""
-            let representation = Representation(publicURL: publicURL, now: now, handle: handle)
-            try record(.paymentLinkDeactivated, object: PaymentLinksEndpoints.json(link, representation), reason: "expired",
+            try record(.paymentLinkDeactivated, object: PaymentLinksEndpoints.json(link, Representation(publicURL: publicURL, now: now, handle: handle)), reason: "expired",
                        scope: link.scope, in: ledger, now: now)
         }
     }

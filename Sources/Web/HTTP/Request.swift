@@ -1,3 +1,4 @@
+import Billing
 import Foundation
 
 /// An HTTP request as the application sees it: fully received, body included.
@@ -68,5 +69,3 @@ public struct HTTPHeaders: Sendable, Sequence {
         fields.makeIterator()
     }
 }
-
-import Billing

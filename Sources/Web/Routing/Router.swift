@@ -1,3 +1,5 @@
+import Foundation
+
 /// Matches a method and a path to a handler. Patterns are paths whose segments are literals or
 /// parameters written `:name` (`/v1/plans/:id`); a literal wins over a parameter at the same place.
 struct Router<Handler: Sendable>: Sendable {
@@ -69,5 +71,3 @@ struct Router<Handler: Sendable>: Sendable {
         return (parameters, literals)
     }
 }
-
-import Foundation
