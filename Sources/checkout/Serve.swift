@@ -45,6 +45,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("webhook-retry-horizon"), help: "Seconds after an event during which its delivery is retried.")
     var webhookRetryHorizon: Double = 3 * 86400
 
+    @Option(help: "JSON file of organizations (with their keys) and objects to create at start; all or nothing.")
+    var fixtures: String?
+
     @Option(help: "Folder holding Templates/ and Public/.")
     var resources: String?
 
@@ -84,6 +87,7 @@ struct Serve: ParsableCommand {
         configuration.databasePath = db
         configuration.publicURL = publicURL
         if let resources { configuration.resourcesDirectory = resources }
+        configuration.fixturesFile = fixtures
         configuration.sweepInterval = sweepInterval
         configuration.webhookRetry = RetryPolicy(base: webhookRetryBase, cap: webhookRetryCap, horizon: webhookRetryHorizon)
 

@@ -152,7 +152,8 @@ public enum RedirectURL {
 
 extension Ledger {
     /// Validates and stores a new open session.
-    public func createSession(_ draft: SessionDraft, in scope: Scope, now: Date) throws -> CheckoutSession {
+    public func createSession(_ draft: SessionDraft, in scope: Scope, now: Date,
+                              identity: GivenIdentity = .generated) throws -> CheckoutSession {
         var plan: Plan?
         let price: Money
         if let planID = draft.planID {
@@ -205,8 +206,8 @@ extension Ledger {
             expiresAt = requested.truncatedToSeconds
         }
         let session = CheckoutSession(
-            id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength), scope: scope,
-            paymentLinkID: nil, planID: plan?.id, kind: plan?.isRecurring == true ? .subscription : .oneTime,
+            id: try newIdentifier(identity.id, prefix: "cs", table: "checkout_session"), token: try newSessionToken(identity.token),
+            scope: scope, paymentLinkID: nil, planID: plan?.id, kind: plan?.isRecurring == true ? .subscription : .oneTime,
             price: price, description: plan?.description, storedStatus: .open, customerEmail: email,
             customerPhone: draft.customerPhone, customerName: nil, successURL: draft.successURL,
             metadata: draft.metadata, expiresAt: expiresAt, createdAt: start)
@@ -251,6 +252,23 @@ extension Ledger {
             (id.hasPrefix("cl_") ? "checkout_link_id = ?" : "payment_link_id = ?", [id])
         }
         return try page(of: "checkout_session", in: scope, request, filter: filter, decode: CheckoutSession.init(row:))
+    }
+
+    /// The newest completed session of the payment link or checkout link `linkID` of `scope`, if
+    /// any. The link must exist in the scope.
+    public func lastCompletedSession(linkID: String, in scope: Scope) throws -> CheckoutSession? {
+        let column: String
+        if linkID.hasPrefix("cl_") {
+            _ = try scopedRow(in: "checkout_link", id: linkID, scope: scope, kind: "checkout link")
+            column = "checkout_link_id"
+        } else {
+            _ = try scopedRow(in: "payment_link", id: linkID, scope: scope, kind: "payment link")
+            column = "payment_link_id"
+        }
+        return try fetchRow("""
+            SELECT * FROM checkout_session WHERE \(column) = ? AND organization_id = ? AND livemode = ? AND status = 'complete'
+            ORDER BY completed_at DESC, seq DESC LIMIT 1
+            """, arguments: [linkID, scope.organizationID, scope.livemode]).map(CheckoutSession.init(row:))
     }
 
     /// Expires an open session now. An already expired one is returned as it is; a completed one

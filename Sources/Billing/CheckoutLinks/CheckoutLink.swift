@@ -225,7 +225,8 @@ extension CheckoutLink {
 
 extension Ledger {
     /// Validates and stores a checkout link with its line items.
-    public func createCheckoutLink(_ draft: CheckoutLinkDraft, in scope: Scope, now: Date) throws -> CheckoutLink {
+    public func createCheckoutLink(_ draft: CheckoutLinkDraft, in scope: Scope, now: Date,
+                                   identity: GivenIdentity = .generated) throws -> CheckoutLink {
         guard !draft.lineItems.isEmpty else { throw BillingError.invalid("line_items", "line_items needs at least one item.") }
         guard draft.lineItems.count <= CheckoutLink.maximumLineItems else {
             throw BillingError.invalid("line_items", "line_items can have at most \(CheckoutLink.maximumLineItems) items.")
@@ -297,7 +298,7 @@ extension Ledger {
             throw BillingError.invalid("restrictions[completed_sessions][limit]", "limit must be at least 1.")
         }
         let link = CheckoutLink(
-            id: Identifier.make("cl"), scope: scope, active: true, deactivationReason: nil,
+            id: try newIdentifier(identity.id, prefix: "cl", table: "checkout_link"), scope: scope, active: true, deactivationReason: nil,
             mode: try choice(draft.mode, "mode", default: .payment), title: title,
             description: try CheckoutLink.validText(draft.description, "description"), currency: currency,
             lineItems: items,

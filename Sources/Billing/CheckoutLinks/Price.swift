@@ -74,10 +74,10 @@ extension Price {
 
 extension Ledger {
     /// Validates and stores a price.
-    public func createPrice(_ draft: PriceDraft, in scope: Scope, now: Date) throws -> Price {
+    public func createPrice(_ draft: PriceDraft, in scope: Scope, now: Date, identity: GivenIdentity = .generated) throws -> Price {
         let (amount, product, tax) = try Price.validate(currency: draft.currency, unitAmount: draft.unitAmount,
                                                         product: draft.product, taxBehavior: draft.taxBehavior, param: "")
-        let price = Price(id: Identifier.make("price"), scope: scope, unitAmount: amount, product: product,
+        let price = Price(id: try newIdentifier(identity.id, prefix: "price", table: "price"), scope: scope, unitAmount: amount, product: product,
                           taxBehavior: tax, active: true, createdAt: now.truncatedToSeconds)
         try execute("""
             INSERT INTO price (id, organization_id, livemode, currency, unit_amount, product, tax_behavior, active, created_at)

@@ -67,8 +67,10 @@ public enum SecretKey {
 }
 
 extension Ledger {
-    /// Creates an organization with a test and a live key. A taken handle is `alreadyExists`.
-    public func createOrganization(handle: String, name: String?, now: Date) throws -> NewOrganization {
+    /// Creates an organization with a test and a live key: the given ones (fixtures choose keys
+    /// their tests hard-code), or fresh ones. A taken handle or key is `alreadyExists`.
+    public func createOrganization(handle: String, name: String?, now: Date,
+                                   testKey: String? = nil, liveKey: String? = nil) throws -> NewOrganization {
         guard Handle.isValid(handle) else {
             throw BillingError.invalid("handle", "A handle is 1 to \(Handle.maximumLength) lowercase letters, digits and single hyphens, not starting or ending with a hyphen.")
         }
@@ -84,9 +86,9 @@ extension Ledger {
         try execute(
             "INSERT INTO organization (id, handle, name, created_at) VALUES (?, ?, ?, ?)",
             arguments: [organization.id, organization.handle, organization.name, organization.createdAt.unixSeconds])
-        let testKey = try issueKey(organizationID: organization.id, mode: .test, now: now)
-        let liveKey = try issueKey(organizationID: organization.id, mode: .live, now: now)
-        return NewOrganization(organization: organization, testKey: testKey, liveKey: liveKey)
+        let test = try issueKey(organizationID: organization.id, mode: .test, given: testKey, now: now)
+        let live = try issueKey(organizationID: organization.id, mode: .live, given: liveKey, now: now)
+        return NewOrganization(organization: organization, testKey: test, liveKey: live)
     }
 
     /// The organization with `handle`, if any.
@@ -132,8 +134,17 @@ extension Ledger {
         return (organization, Scope(organizationID: organization.id, mode: mode))
     }
 
-    private func issueKey(organizationID: String, mode: Mode, now: Date) throws -> IssuedKey {
-        let secret = SecretKey.generate(mode)
+    private func issueKey(organizationID: String, mode: Mode, given: String? = nil, now: Date) throws -> IssuedKey {
+        let secret = given ?? SecretKey.generate(mode)
+        if let given {
+            let param = "\(mode.rawValue)_key"
+            guard SecretKey.mode(of: given) == mode else {
+                throw BillingError.invalid(param, "\(param) must be 'sk_\(mode.rawValue)_' followed by 16 to 128 letters and digits.")
+            }
+            if try fetchValue(Bool.self, "SELECT 1 FROM api_key WHERE secret_hash = ?", arguments: [SecretKey.hash(given)]) == true {
+                throw BillingError(.alreadyExists, "This \(mode.rawValue) key is already in use.", param: param)
+            }
+        }
         try execute(
             "INSERT INTO api_key (id, organization_id, mode, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [Identifier.make("key"), organizationID, mode.rawValue, SecretKey.hash(secret), now.unixSeconds])

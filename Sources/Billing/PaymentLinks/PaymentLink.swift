@@ -90,7 +90,8 @@ extension PaymentLink {
 
 extension Ledger {
     /// Creates a plan link. A taken slug is `slugTaken`.
-    public func createPlanLink(_ draft: PlanLinkDraft, in scope: Scope, now: Date) throws -> PaymentLink {
+    public func createPlanLink(_ draft: PlanLinkDraft, in scope: Scope, now: Date,
+                               identity: GivenIdentity = .generated) throws -> PaymentLink {
         guard Handle.isValid(draft.slug) else {
             throw BillingError.invalid("slug", "A slug is 1 to \(Handle.maximumLength) lowercase letters, digits and single hyphens, not starting or ending with a hyphen.")
         }
@@ -108,7 +109,7 @@ extension Ledger {
             throw BillingError(.slugTaken, "The slug '\(draft.slug)' is already used by another payment link.", param: "slug")
         }
         let link = PaymentLink(
-            id: Identifier.make("pl"), scope: scope, planID: plan.id, slug: draft.slug, price: plan.price,
+            id: try newIdentifier(identity.id, prefix: "pl", table: "payment_link"), scope: scope, planID: plan.id, slug: draft.slug, price: plan.price,
             paymentMethodID: nil, description: nil, metadata: draft.metadata, active: true, expiresAt: nil,
             createdAt: now.truncatedToSeconds)
         try insert(link)
@@ -116,7 +117,8 @@ extension Ledger {
     }
 
     /// Creates an amount link in US dollars.
-    public func createAmountLink(_ draft: AmountLinkDraft, in scope: Scope, now: Date) throws -> PaymentLink {
+    public func createAmountLink(_ draft: AmountLinkDraft, in scope: Scope, now: Date,
+                                 identity: GivenIdentity = .generated) throws -> PaymentLink {
         guard draft.amountUSD >= Decimal(string: "0.01")! else {
             throw BillingError.invalid("amount_usd", "amount_usd must be at least 0.01.")
         }
@@ -141,7 +143,7 @@ extension Ledger {
             expiresAt = now.truncatedToSeconds.addingTimeInterval(TimeInterval(seconds))
         }
         let link = PaymentLink(
-            id: Identifier.make("pl"), scope: scope, planID: nil, slug: nil, price: price,
+            id: try newIdentifier(identity.id, prefix: "pl", table: "payment_link"), scope: scope, planID: nil, slug: nil, price: price,
             paymentMethodID: method, description: try PaymentLink.validDescription(draft.description),
             metadata: .empty, active: true, expiresAt: expiresAt, createdAt: now.truncatedToSeconds)
         try insert(link)

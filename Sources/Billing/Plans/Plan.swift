@@ -109,7 +109,7 @@ extension Plan {
 
 extension Ledger {
     /// Validates and stores a new plan.
-    public func createPlan(_ draft: PlanDraft, in scope: Scope, now: Date) throws -> Plan {
+    public func createPlan(_ draft: PlanDraft, in scope: Scope, now: Date, identity: GivenIdentity = .generated) throws -> Plan {
         let name = try Plan.validName(draft.name)
         guard draft.amount > 0 else {
             throw BillingError.invalid("amount", "amount must be a positive integer number of minor units.")
@@ -138,7 +138,7 @@ extension Ledger {
             intervalCount = 1
         }
         let plan = Plan(
-            id: Identifier.make("plan"), scope: scope, name: name,
+            id: try newIdentifier(identity.id, prefix: "plan", table: "plan"), scope: scope, name: name,
             price: Money(minorUnits: draft.amount, currency: currency),
             interval: interval, intervalCount: intervalCount,
             description: try Plan.validDescription(draft.description),

@@ -127,7 +127,8 @@ extension PromoCode {
 
 extension Ledger {
     /// Validates and stores a promo code. A code already used in the scope is `codeTaken`.
-    public func createPromoCode(_ draft: PromoCodeDraft, in scope: Scope, now: Date) throws -> PromoCode {
+    public func createPromoCode(_ draft: PromoCodeDraft, in scope: Scope, now: Date,
+                                identity: GivenIdentity = .generated) throws -> PromoCode {
         guard let code = PromoCode.normalized(draft.code) else {
             throw BillingError.invalid("code", "code must be 3 to 40 letters, digits, hyphens or underscores.")
         }
@@ -185,7 +186,7 @@ extension Ledger {
             throw BillingError(.codeTaken, "The code '\(code)' already exists.", param: "code")
         }
         let promo = PromoCode(
-            id: Identifier.make("promo"), scope: scope, code: code, planID: draft.planID, kind: kind, duration: duration,
+            id: try newIdentifier(identity.id, prefix: "promo", table: "promo_code"), scope: scope, code: code, planID: draft.planID, kind: kind, duration: duration,
             durationCycles: draft.durationCycles, maxRedemptions: draft.maxRedemptions, redeemedCount: 0, active: true,
             expiresAt: draft.expiresAt?.truncatedToSeconds, createdAt: now.truncatedToSeconds)
         var currency: String?

@@ -1,3 +1,5 @@
+import GRDB
+
 /// Random identifiers and secrets. Every id, token and key in the system comes from here so that
 /// their alphabet and strength are decided once.
 public enum Identifier {
@@ -39,5 +41,55 @@ public enum Identifier {
         guard text.hasPrefix(prefix + "_") else { return false }
         let rest = text.utf8.dropFirst(prefix.utf8.count + 1)
         return (16...64).contains(rest.count) && rest.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// Identities a caller may choose instead of having them generated: fixture files name their
+/// objects, keys and secrets so that merchants' tests can hard-code them. Each must have the shape
+/// of a generated one, so pages and lookups treat it exactly alike.
+public struct GivenIdentity: Sendable {
+    /// The object's id (`plan_…`, `pl_…`).
+    public var id: String?
+    /// A checkout session's page token.
+    public var token: String?
+    /// A webhook endpoint's signing secret (`whsec_…`).
+    public var secret: String?
+
+    /// Nothing given: everything generated.
+    public static let generated = GivenIdentity()
+
+    /// Chosen values; nil ones are generated.
+    public init(id: String? = nil, token: String? = nil, secret: String? = nil) {
+        self.id = id
+        self.token = token
+        self.secret = secret
+    }
+}
+
+extension Ledger {
+    /// The id of a new row of `table`: `given` when there is one (checked for shape and for being
+    /// unused), a fresh `prefix_…` otherwise.
+    func newIdentifier(_ given: String?, prefix: String, table: String) throws -> String {
+        guard let given else { return Identifier.make(prefix) }
+        guard Identifier.looksLike(given, prefix: prefix) else {
+            throw BillingError.invalid("id", "id must be '\(prefix)_' followed by 16 to 64 letters and digits, like an id this server makes.")
+        }
+        if try fetchValue(Bool.self, "SELECT 1 FROM \(table) WHERE id = ?", arguments: [given]) == true {
+            throw BillingError(.alreadyExists, "The id '\(given)' is already used.", param: "id")
+        }
+        return given
+    }
+
+    /// A new checkout session's page token: `given` when there is one (16 to 64 letters and digits,
+    /// unused), 32 random characters otherwise.
+    func newSessionToken(_ given: String?) throws -> String {
+        guard let given else { return Identifier.random(CheckoutSession.tokenLength) }
+        guard (16...64).contains(given.utf8.count), given.utf8.allSatisfy({ Identifier.alphabet.contains($0) }) else {
+            throw BillingError.invalid("token", "token must be 16 to 64 letters and digits.")
+        }
+        if try fetchValue(Bool.self, "SELECT 1 FROM checkout_session WHERE token = ?", arguments: [given]) == true {
+            throw BillingError(.alreadyExists, "The token '\(given)' is already used.", param: "token")
+        }
+        return given
     }
 }

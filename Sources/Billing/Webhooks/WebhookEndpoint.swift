@@ -56,6 +56,17 @@ extension WebhookEndpoint {
         return Array(Set(events)).sorted()
     }
 
+    /// A signing secret: `given` when it has the shape of a generated one (`whsec_` and 16 to 128
+    /// letters and digits), 32 random characters after `whsec_` otherwise.
+    static func secret(given: String?) throws -> String {
+        guard let given else { return "whsec_" + Identifier.random(32) }
+        let rest = given.utf8.dropFirst(6)
+        guard given.hasPrefix("whsec_"), (16...128).contains(rest.count), rest.allSatisfy({ Identifier.alphabet.contains($0) }) else {
+            throw BillingError.invalid("secret", "secret must be 'whsec_' followed by 16 to 128 letters and digits.")
+        }
+        return given
+    }
+
     static func validURL(_ url: String) throws -> String {
         guard RedirectURL.isValid(url) else { throw BillingError.invalid("url", "url must be an absolute http or https URL.") }
         return url
@@ -63,15 +74,16 @@ extension WebhookEndpoint {
 }
 
 extension Ledger {
-    /// Stores a new endpoint with a fresh secret.
-    public func createWebhookEndpoint(_ draft: WebhookEndpointDraft, in scope: Scope, now: Date) throws -> WebhookEndpoint {
+    /// Stores a new endpoint with a fresh secret (or the given one).
+    public func createWebhookEndpoint(_ draft: WebhookEndpointDraft, in scope: Scope, now: Date,
+                                      identity: GivenIdentity = .generated) throws -> WebhookEndpoint {
         if let description = draft.description, description.count > WebhookEndpoint.maximumDescriptionLength {
             throw BillingError.invalid("description", "description can be at most \(WebhookEndpoint.maximumDescriptionLength) characters.")
         }
         let endpoint = WebhookEndpoint(
-            id: Identifier.make("we"), scope: scope, url: try WebhookEndpoint.validURL(draft.url),
+            id: try newIdentifier(identity.id, prefix: "we", table: "webhook_endpoint"), scope: scope, url: try WebhookEndpoint.validURL(draft.url),
             enabledEvents: try WebhookEndpoint.validEvents(draft.enabledEvents), description: draft.description,
-            secret: "whsec_" + Identifier.random(32), enabled: true, createdAt: now.truncatedToSeconds)
+            secret: try WebhookEndpoint.secret(given: identity.secret), enabled: true, createdAt: now.truncatedToSeconds)
         try execute("""
             INSERT INTO webhook_endpoint (id, organization_id, livemode, url, enabled_events, description, secret, status,
                                           created_at, delivered_through)

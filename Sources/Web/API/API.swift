@@ -7,7 +7,7 @@ import Synchronization
 /// dispatch of each route to its endpoint.
 final class API: Sendable {
     private let store: Store
-    private let clock: Clock
+    private let time: BillingTime
     private let publicURL: PublicURL
     private let logger: Logger
     private let router: Router<APIHandler>
@@ -17,10 +17,10 @@ final class API: Sendable {
     /// Called after a POST committed (events may be waiting for delivery).
     private let afterWrite: @Sendable () -> Void
 
-    init(store: Store, clock: Clock, publicURL: PublicURL, logger: Logger, afterWrite: @escaping @Sendable () -> Void = {}) {
+    init(store: Store, time: BillingTime, publicURL: PublicURL, logger: Logger, afterWrite: @escaping @Sendable () -> Void = {}) {
         self.afterWrite = afterWrite
         self.store = store
-        self.clock = clock
+        self.time = time
         self.publicURL = publicURL
         self.logger = logger
         var router = Router<APIHandler>()
@@ -31,6 +31,7 @@ final class API: Sendable {
         CheckoutLinksEndpoints.register(in: &router)
         PromoCodesEndpoints.register(in: &router)
         EventsEndpoints.register(in: &router)
+        TestHelpersEndpoints.register(in: &router)
         self.router = router
     }
 
@@ -61,21 +62,23 @@ final class API: Sendable {
             parameters = values
         }
         let key = try Self.presentedKey(request.headers["Authorization"])
-        let now = clock.now()
         if request.method == "GET" || request.method == "HEAD" {
             // A read authenticates and answers from one snapshot: one trip through the pool.
             return try store.read { ledger in
                 let (organization, scope) = try ledger.authenticate(key: key)
                 return try handler(APIContext(
                     request: request, body: Body(fields: [:]), parameters: parameters, organization: organization,
-                    scope: scope, now: now, store: store, snapshot: ledger, publicURL: publicURL.value, idempotency: nil))
+                    scope: scope, now: time.now(for: scope), time: time, store: store, snapshot: ledger,
+                    publicURL: publicURL.value, idempotency: nil))
             }
         }
         let (organization, scope) = try store.read { try $0.authenticate(key: key) }
+        let now = time.now(for: scope)
         let body = try Self.body(of: request)
         let makeContext = { (claim: IdempotencyClaim?) in
             APIContext(request: request, body: body, parameters: parameters, organization: organization, scope: scope,
-                       now: now, store: self.store, snapshot: nil, publicURL: self.publicURL.value, idempotency: claim)
+                       now: now, time: self.time, store: self.store, snapshot: nil, publicURL: self.publicURL.value,
+                       idempotency: claim)
         }
         guard request.method == "POST", let key = request.headers["Idempotency-Key"] else {
             return try handler(makeContext(nil))

@@ -13,8 +13,11 @@ struct APIContext {
     let organization: Organization
     /// The organization and mode the key acts for.
     let scope: Scope
-    /// The instant the billing rules see for this request.
+    /// The instant the billing rules see for this request (the organization's test clock in test
+    /// mode, when it set one).
     let now: Date
+    /// Where `now` came from; test helpers move it.
+    let time: BillingTime
     /// The database.
     let store: Store
     /// The read snapshot the request was authenticated in, for requests that only read.

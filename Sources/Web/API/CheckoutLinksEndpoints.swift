@@ -27,9 +27,7 @@ enum CheckoutLinksEndpoints {
     }
 
     @Sendable static func createPrice(_ context: APIContext) throws -> Response {
-        let body = context.body
-        let draft = PriceDraft(currency: try body.requiredString("currency"), unitAmount: try body.requiredInteger("unit_amount"),
-                               product: try body.requiredString("product"), taxBehavior: try body.string("tax_behavior"))
+        let draft = try priceDraft(context.body)
         return try context.write { ledger in
             .json(201, json(try ledger.createPrice(draft, in: context.scope, now: context.now)))
         }
@@ -40,16 +38,25 @@ enum CheckoutLinksEndpoints {
             throw APIError(status: 400, code: "parameter_missing",
                            message: "Creating a checkout link needs an Idempotency-Key header.", param: "Idempotency-Key")
         }
-        let body = context.body
-        guard let items = try body.objects("line_items") else { throw APIError.missing("line_items") }
+        let draft = try draft(context.body)
+        return try context.write { ledger in
+            .json(201, json(try ledger.createCheckoutLink(draft, in: context.scope, now: context.now), publicURL: context.publicURL))
+        }
+    }
+
+    /// The price a create request, a line item's `price_data` or a fixture describes.
+    static func priceDraft(_ body: Body) throws -> PriceDraft {
+        PriceDraft(currency: try body.requiredString("currency"), unitAmount: try body.requiredInteger("unit_amount"),
+                   product: try body.requiredString("product"), taxBehavior: try body.string("tax_behavior"))
+    }
+
+    /// The checkout link a create request (or a fixture) describes.
+    static func draft(_ body: Body) throws -> CheckoutLinkDraft {
+        guard let items = try body.objects("line_items") else { throw APIError.missing(body.name("line_items")) }
         var lineItems: [LineItemDraft] = []
         for item in items {
             guard let quantity = try item.integer("quantity") else { throw APIError.missing(item.name("quantity")) }
-            var priceData: PriceDraft?
-            if let data = try item.object("price_data") {
-                priceData = PriceDraft(currency: try data.requiredString("currency"), unitAmount: try data.requiredInteger("unit_amount"),
-                                       product: try data.requiredString("product"), taxBehavior: try data.string("tax_behavior"))
-            }
+            let priceData = try item.object("price_data").map { try priceDraft($0) }
             lineItems.append(LineItemDraft(quantity: quantity, priceID: try item.string("price"), priceData: priceData))
         }
         var limit: Int64?
@@ -57,16 +64,13 @@ enum CheckoutLinksEndpoints {
             guard let value = try completed.integer("limit") else { throw APIError.missing(completed.name("limit")) }
             limit = value
         }
-        let draft = CheckoutLinkDraft(
+        return CheckoutLinkDraft(
             lineItems: lineItems, title: try body.requiredString("title"), mode: try body.string("mode"),
             description: try body.string("description"), currency: try body.string("currency"),
             afterCompletion: try afterCompletion(body), billingAddressCollection: try body.string("billing_address_collection"),
             metadata: try body.metadata(), inactiveMessage: try body.string("inactive_message"),
             paymentMethodTypes: try body.strings("payment_method_types"), allowPromotionCodes: try body.bool("allow_promotion_codes"),
             completedSessionLimit: limit, submitType: try body.string("submit_type"))
-        return try context.write { ledger in
-            .json(201, json(try ledger.createCheckoutLink(draft, in: context.scope, now: context.now), publicURL: context.publicURL))
-        }
     }
 
     @Sendable static func update(_ context: APIContext) throws -> Response {

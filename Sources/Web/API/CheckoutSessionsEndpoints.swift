@@ -11,12 +11,7 @@ enum CheckoutSessionsEndpoints {
     }
 
     @Sendable static func create(_ context: APIContext) throws -> Response {
-        let body = context.body
-        let draft = SessionDraft(
-            planID: try body.string("planId"), amount: try body.integer("amount"), currency: try body.string("currency"),
-            customerEmail: try body.string("customerEmail"), customerPhone: try body.string("customerPhone"),
-            successURL: try body.string("successUrl", maxLength: RedirectURL.maximumLength),
-            metadata: try body.metadata(), expiresAt: try body.date("expiresAt"))
+        let draft = try draft(context.body)
         return try context.write { ledger in
             .json(201, json(try ledger.createSession(draft, in: context.scope, now: context.now), context.representation))
         }
@@ -43,6 +38,15 @@ enum CheckoutSessionsEndpoints {
             }
             return .json(200, rendered)
         }
+    }
+
+    /// The session a create request (or a fixture) describes.
+    static func draft(_ body: Body) throws -> SessionDraft {
+        SessionDraft(
+            planID: try body.string("planId"), amount: try body.integer("amount"), currency: try body.string("currency"),
+            customerEmail: try body.string("customerEmail"), customerPhone: try body.string("customerPhone"),
+            successURL: try body.string("successUrl", maxLength: RedirectURL.maximumLength),
+            metadata: try body.metadata(), expiresAt: try body.date("expiresAt"))
     }
 
     /// The session as the API returns it; `status` is as of the request.

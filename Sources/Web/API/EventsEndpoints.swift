@@ -48,13 +48,17 @@ enum EventsEndpoints {
     }
 
     @Sendable static func createEndpoint(_ context: APIContext) throws -> Response {
-        let body = context.body
-        guard let events = try body.strings("enabled_events") else { throw APIError.missing("enabled_events") }
-        let draft = WebhookEndpointDraft(url: try body.requiredString("url"), enabledEvents: events,
-                                         description: try body.string("description"))
+        let draft = try endpointDraft(context.body)
         return try context.write { ledger in
             .json(201, json(try ledger.createWebhookEndpoint(draft, in: context.scope, now: context.now), showSecret: true))
         }
+    }
+
+    /// The webhook endpoint a create request (or a fixture) describes.
+    static func endpointDraft(_ body: Body) throws -> WebhookEndpointDraft {
+        guard let events = try body.strings("enabled_events") else { throw APIError.missing(body.name("enabled_events")) }
+        return WebhookEndpointDraft(url: try body.requiredString("url"), enabledEvents: events,
+                                    description: try body.string("description"))
     }
 
     @Sendable static func updateEndpoint(_ context: APIContext) throws -> Response {

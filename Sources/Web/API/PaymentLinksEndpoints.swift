@@ -17,21 +17,39 @@ enum PaymentLinksEndpoints {
     static let amountShapeFields = ["amount_usd", "payment_method_id", "expires_in_seconds", "description"]
 
     @Sendable static func create(_ context: APIContext) throws -> Response {
-        let body = context.body
+        let draft = try draft(context.body)
+        return try context.write { ledger in
+            .json(201, json(try create(draft, in: ledger, scope: context.scope, now: context.now), context.representation))
+        }
+    }
+
+    /// A link of either shape, as a create request (or a fixture) describes it.
+    enum Draft {
+        /// A plan link (Duro).
+        case plan(PlanLinkDraft)
+        /// An amount link (billing.io).
+        case amount(AmountLinkDraft)
+    }
+
+    /// The link a create request describes, in the shape its fields mark.
+    static func draft(_ body: Body) throws -> Draft {
         if !body.has("planId") && !body.has("slug") && amountShapeFields.contains(where: body.has) {
-            guard let amount = try body.decimal("amount_usd") else { throw APIError.missing("amount_usd") }
-            let draft = AmountLinkDraft(
+            guard let amount = try body.decimal("amount_usd") else { throw APIError.missing(body.name("amount_usd")) }
+            return .amount(AmountLinkDraft(
                 amountUSD: amount, paymentMethodID: try body.requiredString("payment_method_id"),
                 description: try body.string("description", maxLength: PaymentLink.maximumDescriptionLength),
-                expiresInSeconds: try body.integer("expires_in_seconds"))
-            return try context.write { ledger in
-                .json(201, json(try ledger.createAmountLink(draft, in: context.scope, now: context.now), context.representation))
-            }
+                expiresInSeconds: try body.integer("expires_in_seconds")))
         }
-        let draft = PlanLinkDraft(planID: try body.requiredString("planId"), slug: try body.requiredString("slug"),
-                                  metadata: try body.metadata())
-        return try context.write { ledger in
-            .json(201, json(try ledger.createPlanLink(draft, in: context.scope, now: context.now), context.representation))
+        return .plan(PlanLinkDraft(planID: try body.requiredString("planId"), slug: try body.requiredString("slug"),
+                                   metadata: try body.metadata()))
+    }
+
+    /// Stores the link `draft` describes.
+    static func create(_ draft: Draft, in ledger: Ledger, scope: Scope, now: Date,
+                       identity: GivenIdentity = .generated) throws -> PaymentLink {
+        switch draft {
+        case .plan(let plan): try ledger.createPlanLink(plan, in: scope, now: now, identity: identity)
+        case .amount(let amount): try ledger.createAmountLink(amount, in: scope, now: now, identity: identity)
         }
     }
 

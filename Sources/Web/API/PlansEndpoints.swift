@@ -11,15 +11,7 @@ enum PlansEndpoints {
     }
 
     @Sendable static func create(_ context: APIContext) throws -> Response {
-        let body = context.body
-        let draft = PlanDraft(
-            name: try body.requiredString("name"),
-            amount: try body.requiredInteger("amount"),
-            currency: try body.string("currency"),
-            interval: try body.string("interval"),
-            intervalCount: try body.integer("intervalCount"),
-            description: try body.string("description"),
-            metadata: try body.metadata())
+        let draft = try draft(context.body)
         return try context.write { ledger in
             .json(201, json(try ledger.createPlan(draft, in: context.scope, now: context.now)))
         }
@@ -42,6 +34,18 @@ enum PlansEndpoints {
         return try context.write { ledger in
             .json(200, json(try ledger.updatePlan(id: context.parameter("id"), in: context.scope, changes)))
         }
+    }
+
+    /// The plan a create request (or a fixture) describes.
+    static func draft(_ body: Body) throws -> PlanDraft {
+        PlanDraft(
+            name: try body.requiredString("name"),
+            amount: try body.requiredInteger("amount"),
+            currency: try body.string("currency"),
+            interval: try body.string("interval"),
+            intervalCount: try body.integer("intervalCount"),
+            description: try body.string("description"),
+            metadata: try body.metadata())
     }
 
     /// The plan as the API returns it.

@@ -17,16 +17,20 @@ enum PromoCodesEndpoints {
     }
 
     @Sendable static func create(_ context: APIContext) throws -> Response {
-        let body = context.body
-        let draft = PromoCodeDraft(
+        let draft = try draft(context.body)
+        return try context.write { ledger in
+            .json(201, json(try ledger.createPromoCode(draft, in: context.scope, now: context.now)))
+        }
+    }
+
+    /// The promo code a create request (or a fixture) describes.
+    static func draft(_ body: Body) throws -> PromoCodeDraft {
+        PromoCodeDraft(
             code: try body.requiredString("code"), planID: try body.string("planId"),
             discountType: try body.requiredString("discountType"), discountValue: try body.requiredInteger("discountValue"),
             currency: try body.string("currency"), duration: try body.string("duration"),
             durationCycles: try body.integer("durationCycles"), maxRedemptions: try body.integer("maxRedemptions"),
             expiresAt: try body.date("expiresAt"))
-        return try context.write { ledger in
-            .json(201, json(try ledger.createPromoCode(draft, in: context.scope, now: context.now)))
-        }
     }
 
     @Sendable static func update(_ context: APIContext) throws -> Response {

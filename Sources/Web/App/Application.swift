@@ -19,6 +19,8 @@ public struct ApplicationConfiguration: Sendable {
     public var webhookRetry = RetryPolicy.standard
     /// How often open sessions and links past their expiry are expired (with their events).
     public var sweepInterval: TimeInterval = 60
+    /// A fixture file (JSON) whose organizations and objects are created at start, all or none.
+    public var fixturesFile: String?
 
     /// The defaults.
     public init() {}
@@ -35,11 +37,18 @@ public final class Application: Sendable {
     let api: API
     private let dispatcher: WebhookDispatcher
     private let sweeper: ExpirySweeper
+    /// Which `now` each organization's objects see (test clocks).
+    public let time: BillingTime
 
     /// Opens the store (migrating it) and prepares every component; nothing listens yet.
     public init(configuration: ApplicationConfiguration, clock: Clock = .system, logger: Logger) throws {
         self.logger = logger
+        let time = BillingTime(wall: clock)
+        self.time = time
         store = try Store(path: configuration.databasePath)
+        if let fixtures = configuration.fixturesFile {
+            try Fixtures.load(file: fixtures, into: store, now: clock.now())
+        }
         let resources = URL(fileURLWithPath: configuration.resourcesDirectory)
         let staticFiles = try StaticFiles(directory: resources.appendingPathComponent("Public").path)
         let renderer = try PageRenderer(directory: resources.appendingPathComponent("Templates").path,
@@ -48,11 +57,11 @@ public final class Application: Sendable {
         self.baseURL = baseURL
         let dispatcher = WebhookDispatcher(store: store, policy: configuration.webhookRetry, logger: logger)
         self.dispatcher = dispatcher
-        sweeper = ExpirySweeper(store: store, clock: clock, interval: configuration.sweepInterval, publicURL: baseURL,
+        sweeper = ExpirySweeper(store: store, time: time, interval: configuration.sweepInterval, publicURL: baseURL,
                                 logger: logger, afterSweep: dispatcher.wake)
-        let api = API(store: store, clock: clock, publicURL: baseURL, logger: logger, afterWrite: dispatcher.wake)
+        let api = API(store: store, time: time, publicURL: baseURL, logger: logger, afterWrite: dispatcher.wake)
         self.api = api
-        let pages = try Pages(renderer: renderer, store: store, clock: clock, processors: configuration.processors,
+        let pages = try Pages(renderer: renderer, store: store, time: time, processors: configuration.processors,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
         let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize
@@ -79,6 +88,12 @@ public final class Application: Sendable {
         let url = "http://\(server.configuration.host.contains(":") ? "[\(server.configuration.host)]" : server.configuration.host):\(server.port)"
         baseURL.setDefault(url)
         return url
+    }
+
+    /// Runs one expiry pass now, on the calling thread (as the sweeper's own thread does every
+    /// interval).
+    func sweepNow() {
+        sweeper.sweep()
     }
 
     /// The bound port.

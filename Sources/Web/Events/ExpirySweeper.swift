@@ -8,7 +8,7 @@ import Synchronization
 /// threads never wait on it for long.
 final class ExpirySweeper: Sendable {
     private let store: Store
-    private let clock: Clock
+    private let time: BillingTime
     private let interval: TimeInterval
     private let publicURL: PublicURL
     private let logger: Logger
@@ -18,10 +18,10 @@ final class ExpirySweeper: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Bool>(false)
 
-    init(store: Store, clock: Clock, interval: TimeInterval, publicURL: PublicURL, logger: Logger,
+    init(store: Store, time: BillingTime, interval: TimeInterval, publicURL: PublicURL, logger: Logger,
          afterSweep: @escaping @Sendable () -> Void) {
         self.store = store
-        self.clock = clock
+        self.time = time
         self.interval = interval
         self.publicURL = publicURL
         self.logger = logger
@@ -49,17 +49,25 @@ final class ExpirySweeper: Sendable {
         finished.wait()
     }
 
-    /// One pass: batches until nothing is left to expire.
+    /// One pass: everything on the wall clock, then the test objects of each organization on a
+    /// test clock at that clock's time.
     func sweep() {
+        let testClocks = time.adjustedOrganizations
+        sweep(.everythingExcept(testModeOf: Array(testClocks.keys))) { time.wall.now() }
+        for organizationID in testClocks.keys {
+            let scope = Scope(organizationID: organizationID, mode: .test)
+            sweep(.scope(scope)) { time.now(for: scope) }
+        }
+    }
+
+    /// Expires what is due in `range`, in batches until nothing is left.
+    private func sweep(_ range: ExpiryRange, now: () -> Date) {
         do {
             while true {
-                let now = clock.now()
-                guard try store.read({ try $0.hasExpiriesDue(at: now) }) else { break }
-                let url = publicURL.value
+                let now = now()
+                guard try store.read({ try $0.hasExpiriesDue(at: now, in: range) }) else { break }
                 let expired = try store.write { ledger in
-                    let expired = try ledger.expireDue(at: now)
-                    try EventLog.expiries(expired, publicURL: url, in: ledger, now: now)
-                    return expired
+                    try Self.expire(range, at: now, publicURL: publicURL.value, in: ledger)
                 }
                 if expired.isEmpty { break }
                 logger.info("expired \(expired.sessions.count) sessions and \(expired.paymentLinks.count) payment links")
@@ -68,5 +76,13 @@ final class ExpirySweeper: Sendable {
         } catch {
             logger.error("expiry sweep failed: \(error)")
         }
+    }
+
+    /// Expires one batch of what is due in `range` at `now`, with the events, in the caller's
+    /// transaction.
+    static func expire(_ range: ExpiryRange, at now: Date, publicURL: String, in ledger: Ledger) throws -> ExpiredObjects {
+        let expired = try ledger.expireDue(at: now, in: range)
+        try EventLog.expiries(expired, publicURL: publicURL, in: ledger, now: now)
+        return expired
     }
 }

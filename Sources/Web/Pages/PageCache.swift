@@ -1,3 +1,4 @@
+import Billing
 import Foundation
 import Synchronization
 
@@ -11,6 +12,7 @@ import Synchronization
 final class PageCache: Sendable {
     private struct Entry {
         let response: Response
+        let scope: Scope
         let generation: UInt64
         let validUntil: Date
     }
@@ -20,11 +22,12 @@ final class PageCache: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// The cached response for `path`, if still valid.
-    func response(for path: String, generation: UInt64, now: Date) -> Response? {
+    /// The cached response for `path`, if still valid. An entry whose organization has since set a
+    /// test clock is not: its page shows availability at another time.
+    func response(for path: String, generation: UInt64, time: BillingTime) -> Response? {
         entries.withLock { entries in
             guard let entry = entries[path] else { return nil }
-            guard entry.generation == generation, now < entry.validUntil else {
+            guard entry.generation == generation, time.wall.now() < entry.validUntil, !time.isAdjusted(entry.scope) else {
                 entries[path] = nil
                 return nil
             }
@@ -33,10 +36,10 @@ final class PageCache: Sendable {
     }
 
     /// Keeps `response` for `path`. `generation` must have been read before the data was.
-    func store(_ response: Response, for path: String, generation: UInt64, validUntil: Date) {
+    func store(_ response: Response, for path: String, scope: Scope, generation: UInt64, validUntil: Date) {
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[path] = Entry(response: response, generation: generation, validUntil: validUntil)
+            entries[path] = Entry(response: response, scope: scope, generation: generation, validUntil: validUntil)
         }
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 final class Pages: Sendable {
     private let renderer: PageRenderer
     private let store: Store
-    private let clock: Clock
+    private let time: BillingTime
     private let processors: PaymentProcessors
     private let signer: FormTokenSigner
     private let cache = PageCache()
@@ -15,11 +15,11 @@ final class Pages: Sendable {
     /// Called after each committed completion (wakes the webhook dispatcher).
     private let onCompletion: @Sendable () -> Void
 
-    init(renderer: PageRenderer, store: Store, clock: Clock, processors: PaymentProcessors, publicURL: PublicURL,
+    init(renderer: PageRenderer, store: Store, time: BillingTime, processors: PaymentProcessors, publicURL: PublicURL,
          onCompletion: @escaping @Sendable () -> Void) throws {
         self.renderer = renderer
         self.store = store
-        self.clock = clock
+        self.time = time
         self.processors = processors
         self.publicURL = publicURL
         self.onCompletion = onCompletion
@@ -50,27 +50,29 @@ final class Pages: Sendable {
 
     private func show(_ request: Request) -> Response {
         let generation = store.writeGeneration
-        let now = clock.now()
-        if let cached = cache.response(for: request.path, generation: generation, now: now) {
+        if let cached = cache.response(for: request.path, generation: generation, time: time) {
             return cached
         }
         do {
             guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
+            let now = time.now(for: subject.scope)
             switch target {
             case .link, .checkoutLink:
                 let availability = self.availability(of: target, subject: subject, at: now)
                 guard availability.isOpen else { return unavailable(availability, subject: subject) }
-                let response = checkoutPage(subject: subject, path: request.path, now: now, status: 200,
+                let response = checkoutPage(subject: subject, path: request.path, status: 200,
                                             input: CheckoutFormInput(), quote: PriceQuote(subtotal: subject.price),
                                             errors: FormErrors(), formError: nil, formActions: formActions(for: target))
-                var until = FormTokenSigner.nextRotation(after: now)
+                // A page on a test clock is not cached: the cache does not know that time.
+                guard !time.isAdjusted(subject.scope) else { return response }
+                var until = FormTokenSigner.nextRotation(after: time.wall.now())
                 if case .link(let link) = target, let expiresAt = link.expiresAt { until = min(until, expiresAt) }
-                cache.store(response, for: request.path, generation: generation, validUntil: until)
+                cache.store(response, for: request.path, scope: subject.scope, generation: generation, validUntil: until)
                 return response
             case .session(let session):
                 switch session.availability(at: now) {
                 case .open:
-                    return checkoutPage(subject: subject, path: request.path, now: now, status: 200,
+                    return checkoutPage(subject: subject, path: request.path, status: 200,
                                         input: CheckoutFormInput(email: session.customerEmail ?? ""),
                                         quote: PriceQuote(subtotal: subject.price), errors: FormErrors(),
                                         formError: nil, formActions: formActions(for: target))
@@ -88,9 +90,9 @@ final class Pages: Sendable {
     // MARK: Submitting
 
     private func submit(_ request: Request) -> Response {
-        let now = clock.now()
         do {
             guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
+            let now = time.now(for: subject.scope)
             let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
                 .trimmingCharacters(in: .whitespaces).lowercased()
             guard contentType == "application/x-www-form-urlencoded" else {
@@ -98,7 +100,8 @@ final class Pages: Sendable {
                                text: "The form was sent in a format this page does not read. Go back and submit it again.")
             }
             let form = FormData(request.body)
-            guard signer.isValid(form["csrf_token"], for: request.path, at: now) else {
+            // The form token guards the form, not a billing rule: it runs on the wall clock.
+            guard signer.isValid(form["csrf_token"], for: request.path, at: time.wall.now()) else {
                 return message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
                                text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again.")
             }
@@ -114,7 +117,7 @@ final class Pages: Sendable {
             let availability = self.availability(of: target, subject: subject, at: now)
             guard availability.isOpen else { return unavailable(availability, subject: subject) }
             let page = { (status: Int, quote: PriceQuote, errors: FormErrors, formError: String?) -> Response in
-                self.checkoutPage(subject: subject, path: request.path, now: now, status: status, input: input,
+                self.checkoutPage(subject: subject, path: request.path, status: status, input: input,
                                   quote: quote, errors: errors, formError: formError, formActions: actions)
             }
             // The discount shown and the card requirement come from a quote computed here; the
@@ -240,7 +243,7 @@ final class Pages: Sendable {
 
     // MARK: Responses
 
-    private func checkoutPage(subject: CheckoutSubject, path: String, now: Date, status: Int, input: CheckoutFormInput,
+    private func checkoutPage(subject: CheckoutSubject, path: String, status: Int, input: CheckoutFormInput,
                               quote: PriceQuote, errors: FormErrors, formError: String?, formActions: [String]) -> Response {
         let lineItems = LineItemView.views(of: subject.lineItems)
         let discounted = quote.promo != nil
@@ -253,7 +256,7 @@ final class Pages: Sendable {
             discount: discounted ? "−" + MoneyText.format(quote.discount) : nil, appliedPromoCode: quote.promo?.code,
             promoAllowed: subject.acceptsPromoCodes, promoInput: quote.promo?.code ?? input.promoCode,
             interval: subject.intervalText, action: path,
-            csrfToken: signer.token(for: path, at: now), form: input, errors: FieldErrors(errors), formError: formError,
+            csrfToken: signer.token(for: path, at: time.wall.now()), form: input, errors: FieldErrors(errors), formError: formError,
             submitLabel: subject.submitLabel(total: quote.total), needsCard: quote.total.minorUnits > 0,
             addressRequired: subject.addressRequired,
             countries: subject.addressRequired ? CountryOption.all(selected: input.addressCountry) : [])

@@ -17,9 +17,9 @@ final class TestServer: @unchecked Sendable {
     var url: String { application.publicURL }
 
     /// Starts a server on `databasePath` (a new temporary file by default).
-    let clock: TestClock
+    let clock: ManualClock
 
-    init(databasePath: String? = nil, clock: TestClock = TestClock(),
+    init(databasePath: String? = nil, clock: ManualClock = ManualClock(),
          configure: (inout ApplicationConfiguration) -> Void = { _ in }) throws {
         self.clock = clock
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-test-\(UUID().uuidString)")
@@ -77,7 +77,7 @@ final class TestServer: @unchecked Sendable {
 }
 
 /// A clock tests move by hand. Starts at the real time, so tokens and dates look ordinary.
-final class TestClock: Sendable {
+final class ManualClock: Sendable {
     private let current = Mutex(Date())
 
     /// The `Clock` the server reads.

@@ -1,0 +1,160 @@
+import Billing
+import Foundation
+
+/// A fixture file: organizations and their objects, created when the server starts, so that a
+/// merchant's end-to-end test can hard-code keys, ids, slugs, tokens and webhook secrets.
+///
+/// ```json
+/// {"organizations": [{
+///     "handle": "acme", "name": "Acme", "test_key": "sk_test_…",
+///     "plans": [{"id": "plan_…", "name": "Pro", "amount": 150000, "currency": "NGN", "interval": "month"}],
+///     "payment_links": [{"id": "pl_…", "planId": "plan_…", "slug": "pro"}],
+///     "webhook_endpoints": [{"id": "we_…", "url": "http://127.0.0.1:9000/hooks", "enabled_events": ["*"], "secret": "whsec_…"}]
+/// }]}
+/// ```
+///
+/// Each object has the fields its API create request takes, read by the same code, plus `id` (and
+/// `token` for sessions, `secret` for webhook endpoints) and `livemode` (default false). Objects
+/// are created in the order plans, prices, promo codes, payment links, checkout links, checkout
+/// sessions, webhook endpoints, so later kinds may name earlier ones. Everything is created in one
+/// transaction: a file with one fault creates nothing, and the fault is reported with the file,
+/// the path inside it and the problem.
+enum Fixtures {
+    /// The lists an organization may hold, in creation order.
+    static let kinds = ["plans", "prices", "promo_codes", "payment_links", "checkout_links", "checkout_sessions",
+                        "webhook_endpoints"]
+    /// The fields of an organization entry.
+    static let organizationFields = ["handle", "name", "test_key", "live_key"] + kinds
+
+    /// Reads `file` and creates everything it holds in `store`, at `now`, all or nothing.
+    static func load(file: String, into store: Store, now: Date) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ServerError(description: "fixtures file '\(file)': cannot be read (\(error.localizedDescription))")
+        }
+        let root: JSON
+        do {
+            root = try JSONDecoder().decode(JSON.self, from: data)
+        } catch {
+            throw ServerError(description: "fixtures file '\(file)': not valid JSON (\(Self.syntaxProblem(data)))")
+        }
+        do {
+            try store.write { ledger in try create(root, in: ledger, now: now) }
+        } catch let fault as Fault {
+            throw ServerError(description: "fixtures file '\(file)': at \(fault.path): \(fault.problem)")
+        }
+    }
+
+    /// A fault in the file: where and what.
+    private struct Fault: Error {
+        let path: String
+        let problem: String
+    }
+
+    private static func create(_ root: JSON, in ledger: Ledger, now: Date) throws {
+        guard case .object(let pairs) = root else { throw Fault(path: "(top level)", problem: "must be an object with an \"organizations\" array.") }
+        let top = Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
+        try rejectUnknownFields(of: top, allowed: ["organizations"], at: "(top level)")
+        let organizations = try fault(at: "organizations") { try top.objects("organizations") }
+        guard let organizations, !organizations.isEmpty else {
+            throw Fault(path: "organizations", problem: "must be a non-empty array of organizations.")
+        }
+        for (index, entry) in organizations.enumerated() {
+            try createOrganization(entry, path: "organizations[\(index)]", in: ledger, now: now)
+        }
+    }
+
+    private static func createOrganization(_ entry: Body, path: String, in ledger: Ledger, now: Date) throws {
+        try rejectUnknownFields(of: entry, allowed: organizationFields, at: path)
+        let created = try fault(at: path) {
+            try ledger.createOrganization(
+                handle: try entry.requiredString("handle"), name: try entry.string("name"), now: now,
+                testKey: try entry.string("test_key"), liveKey: try entry.string("live_key"))
+        }
+        let organization = created.organization
+        for kind in kinds {
+            guard let objects = try fault(at: path, { try entry.objects(kind) }) else { continue }
+            for object in objects {
+                try fault(at: object.prefix) {
+                    let scope = Scope(organizationID: organization.id, mode: try object.bool("livemode") == true ? .live : .test)
+                    let identity = GivenIdentity(id: try object.string("id"), token: try object.string("token"),
+                                                 secret: try object.string("secret"))
+                    try create(kind, object, identity: identity, in: ledger, scope: scope, now: now)
+                }
+            }
+        }
+    }
+
+    /// Creates one object of `kind` with the endpoint's own reading of its fields.
+    private static func create(_ kind: String, _ object: Body, identity: GivenIdentity, in ledger: Ledger, scope: Scope,
+                               now: Date) throws {
+        switch kind {
+        case "plans":
+            _ = try ledger.createPlan(PlansEndpoints.draft(object), in: scope, now: now, identity: identity)
+        case "prices":
+            _ = try ledger.createPrice(CheckoutLinksEndpoints.priceDraft(object), in: scope, now: now, identity: identity)
+        case "promo_codes":
+            _ = try ledger.createPromoCode(PromoCodesEndpoints.draft(object), in: scope, now: now, identity: identity)
+        case "payment_links":
+            _ = try PaymentLinksEndpoints.create(PaymentLinksEndpoints.draft(object), in: ledger, scope: scope, now: now,
+                                                 identity: identity)
+        case "checkout_links":
+            _ = try ledger.createCheckoutLink(CheckoutLinksEndpoints.draft(object), in: scope, now: now, identity: identity)
+        case "checkout_sessions":
+            _ = try ledger.createSession(CheckoutSessionsEndpoints.draft(object), in: scope, now: now, identity: identity)
+        case "webhook_endpoints":
+            _ = try ledger.createWebhookEndpoint(EventsEndpoints.endpointDraft(object), in: scope, now: now, identity: identity)
+        default:
+            preconditionFailure("unknown fixture kind \(kind)")
+        }
+    }
+
+    /// Runs `body`, turning the API's and the domain's errors into a `Fault` at `path`: field
+    /// errors carry the request-wide name of their field, domain errors a name relative to the
+    /// object at `path`.
+    @discardableResult
+    private static func fault<T>(at path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as Fault {
+            throw error
+        } catch let error as APIError {
+            throw Fault(path: error.param ?? path, problem: error.message)
+        } catch let error as BillingError {
+            throw Fault(path: error.param.map { nested($0, in: path) } ?? path, problem: error.message)
+        }
+    }
+
+    /// `amount` within `organizations[0][plans][1]` is `organizations[0][plans][1][amount]`;
+    /// `restrictions[completed_sessions][limit]` keeps its own brackets.
+    private static func nested(_ param: String, in path: String) -> String {
+        guard let bracket = param.firstIndex(of: "[") else { return "\(path)[\(param)]" }
+        return "\(path)[\(param[..<bracket])]\(param[bracket...])"
+    }
+
+    private static func rejectUnknownFields(of body: Body, allowed: [String], at path: String) throws {
+        if let unknown = body.fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw Fault(path: path, problem: "unknown field \"\(unknown)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")).")
+        }
+    }
+
+    /// Where and why `data` is not JSON: Foundation's JSONSerialization names the character
+    /// offset ("around character 34"); this adds the line and column an editor shows.
+    private static func syntaxProblem(_ data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return "the JSON is valid but not of a supported shape"
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            guard let range = detail.range(of: #"character (\d+)"#, options: .regularExpression),
+                  let offset = Int(detail[range].dropFirst("character ".count))
+            else { return detail }
+            let before = data.prefix(offset)
+            let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
+            let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+            return "line \(line), column \(column): \(detail)"
+        }
+    }
+}
