@@ -1,6 +1,6 @@
 # Hosted Checkout — the commands of the README.
 #   make run    build (release) and serve on http://127.0.0.1:8080 with ./data/checkout.sqlite
-#   make test   the whole test suite, as CI runs it (Swift tests, then real-browser checks)
+#   make test   the whole test suite, as CI runs it (Swift tests, the fixture example, real-browser checks)
 #   make bench  throughput and latency beside nginx, on loopback
 #   make deps   install the Debian packages the build needs (only those missing)
 
@@ -41,6 +41,7 @@ run: release
 test: deps
 	swift build
 	swift test
+	python3 Examples/fixture-e2e/test_checkout.py
 	bash scripts/browser-tests.sh
 
 bench: bench-deps release

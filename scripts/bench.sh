@@ -327,5 +327,11 @@ curl -sS --fail -o /dev/null -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 
     -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}" || die "creating a webhook endpoint failed."
 bench_ours "POST /cl_… (durable completion, 1 webhook endpoint)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
 
+stop_process "$OURS_PID" TERM checkout && OURS_PID=
+
+# Start-up of a throwaway fixture server: process start to the first answered request, 20 starts.
+STARTUP=$(python3 scripts/startup-time.py "$BIN" 20 Examples/fixture-e2e/fixtures.json | tail -1)
+
 mkdir -p "$OUT_DIR"
-print_table | tee "$OUT_DIR/bench.md"
+{ print_table; echo; echo "Fixture server start-up (--db :memory: --port 0 --fixtures Examples/fixture-e2e/fixtures.json): $STARTUP"; } \
+    | tee "$OUT_DIR/bench.md"
