@@ -46,6 +46,10 @@ func fastRetries(_ configuration: inout ApplicationConfiguration) {
         let fetched = try server.api("GET", "/v1/events/\(id)")
         #expect(fetched.status == 200)
         #expect(fetched.json["id"] as? String == id)
+        // Listed and retrieved, the event is the same bytes, in the shape's key order.
+        let listed = try server.api("GET", "/v1/events")
+        #expect(listed.text.contains(fetched.text))
+        #expect(fetched.text.hasPrefix(#"{"id":"evt_"#))
         #expect(try server.api("GET", "/v1/events/\(id)", key: server.liveKey).status == 404)
         #expect(try server.list("/v1/events", key: server.liveKey).isEmpty)
     }

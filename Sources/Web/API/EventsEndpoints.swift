@@ -72,8 +72,9 @@ enum EventsEndpoints {
         }
     }
 
+    /// The event as recorded with its change: the stored bytes, keys in the order of the event shape.
     static func json(_ event: Event) -> JSON {
-        JSON.parse(event.body) ?? .null
+        .serialized(event.body)
     }
 
     /// The endpoint; its secret only in the answer to its creation.

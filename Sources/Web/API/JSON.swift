@@ -11,6 +11,9 @@ public indirect enum JSON: Sendable, Equatable {
     case array([JSON])
     /// Keys in the order they were written (output) or in no particular order (input).
     case object([(String, JSON)])
+    /// A value already serialized (a stored event), written as it is: re-parsing it would lose
+    /// its key order and cost a parse per item of a list.
+    case serialized([UInt8])
 
     public static func == (lhs: JSON, rhs: JSON) -> Bool {
         switch (lhs, rhs) {
@@ -19,6 +22,7 @@ public indirect enum JSON: Sendable, Equatable {
         case let (.number(a), .number(b)): a == b
         case let (.string(a), .string(b)): a == b
         case let (.array(a), .array(b)): a == b
+        case let (.serialized(a), .serialized(b)): a == b
         case let (.object(a), .object(b)):
             a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
@@ -64,6 +68,7 @@ public indirect enum JSON: Sendable, Equatable {
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value): out.append(contentsOf: value.description.utf8)
         case .string(let value): Self.writeString(value, to: &out)
+        case .serialized(let bytes): out.append(contentsOf: bytes)
         case .array(let values):
             out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
