@@ -32,7 +32,6 @@ final class ExpirySweeper: Sendable {
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         Thread.detachNewThread { [self] in
-            BackgroundPriority.lowerCurrentThread()
             while !stopping.load(ordering: .sequentiallyConsistent) {
                 sweep()
                 _ = wakeup.wait(timeout: .now() + interval)

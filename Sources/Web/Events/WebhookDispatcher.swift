@@ -10,6 +10,12 @@ import Synchronization
 /// endpoints in parallel so a slow one holds back no other. Every attempt is recorded, and the
 /// next one scheduled by the retry policy, in the database: after a crash the dispatcher simply
 /// finds the pending deliveries again.
+///
+/// Its threads run at normal priority on purpose. They take SQLite's single write lock to record
+/// what was sent; a thread of lowered priority holding that lock on a saturated machine is
+/// preempted by everything else while every payment waits for it (a priority inversion). Its
+/// share of the machine is bounded by batching instead: a batch of events per endpoint per pass,
+/// at most one pass per `minimumCycle`.
 final class WebhookDispatcher: Sendable {
     /// A 2xx must arrive within this many seconds.
     static let timeout: TimeInterval = 10
@@ -44,7 +50,6 @@ final class WebhookDispatcher: Sendable {
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
         Thread.detachNewThread { [self] in
-            BackgroundPriority.lowerCurrentThread()
             run()
             finished.signal()
         }
@@ -93,7 +98,6 @@ final class WebhookDispatcher: Sendable {
                 busy.withLock { _ = $0.insert(endpoint) }
                 sends.enter()
                 Thread.detachNewThread { [self] in
-                    BackgroundPriority.lowerCurrentThread()
                     let sent = hasPending ? drain(endpoint: endpoint) : drainNewEvents(endpoint: endpoint)
                     if sent < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
                         Thread.sleep(forTimeInterval: Self.batchingPause)
@@ -216,18 +220,5 @@ final class WebhookDispatcher: Sendable {
         let latency = Int(Date().timeIntervalSince(started) * 1000)
         let problem = error ?? status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
         return WebhookAttempt(attemptedAt: started, statusCode: status, latencyMilliseconds: latency, error: problem)
-    }
-}
-
-/// Webhooks and sweeps are background work: their threads run at the lowest priority, so that
-/// when the machine is saturated the CPU goes to customers paying, and notifications catch up
-/// as soon as there is room (they are durable, so waiting loses nothing).
-enum BackgroundPriority {
-    /// Sets the calling thread's nice value to 19 (Linux schedules threads individually).
-    static func lowerCurrentThread() {
-        #if os(Linux)
-        // On Linux the nice value belongs to the thread, and `who = 0` names the calling one.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
-        #endif
     }
 }
