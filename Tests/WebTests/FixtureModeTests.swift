@@ -31,8 +31,8 @@ import Testing
         """
     }
 
-    static func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString).json").path
+    static func write(_ text: String, extension: String = "json") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString).\(`extension`)").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -63,6 +63,26 @@ import Testing
         #expect(try server.open("/pl_fixturePro0000000001").response.status == 200)
         #expect(try server.open("/cl_fixtureShirt00000001").response.status == 200)
         #expect(try server.open("/c/fixtureOrderToken0000001").response.status == 200)
+    }
+
+    @Test func aYAMLFileGivesTheSameObjectsWithExactAmounts() throws {
+        let file = try Self.write("""
+            # The same shape as JSON, in YAML.
+            organizations:
+              - handle: yaml-shop
+                test_key: sk_test_yamlFixtureKey0000000001
+                payment_links:
+                  - id: pl_yamlDonation000000001
+                    amount_usd: 29.99
+                    payment_method_id: pm_card
+                    description: "Pro Plan: monthly"
+            """, extension: "yaml")
+        let server = try TestServer { $0.fixturesFile = file }
+        defer { server.stop() }
+        let link = try server.api("GET", "/v1/payment-links/pl_yamlDonation000000001", key: "sk_test_yamlFixtureKey0000000001")
+        #expect(link.status == 200)
+        #expect(link.text.contains(#""amount_usd":29.99,"#))
+        #expect(link.json["description"] as? String == "Pro Plan: monthly")
     }
 
     @Test func theWebhookEndpointSignsWithTheGivenSecret() throws {
@@ -214,6 +234,19 @@ import Testing
         #expect(output.stderr.contains(path), "\(output.stderr)")
         #expect(output.stderr.contains(problem), "\(output.stderr)")
         #expect(!output.stdout.contains("listening"))
+    }
+
+    @Test func aMalformedYAMLFileIsNamedWithItsLineAndColumn() throws {
+        let file = try FixtureModeTests.write("organizations:\n  - handle: a\n   plans: x\n", extension: "yml")
+        let output = try CommandLineTests.run(["serve", "--port", "0", "--db", ":memory:", "--fixtures", file,
+                                               "--resources", TestServer.packageRoot.path])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("fixtures file '\(file)': not valid YAML (3:4"), "\(output.stderr)")
+        let infinite = try FixtureModeTests.write("organizations:\n  - handle: b\n    plans: [{name: x, amount: .inf}]\n",
+                                                 extension: "yaml")
+        let refused = try CommandLineTests.run(["serve", "--port", "0", "--db", ":memory:", "--fixtures", infinite,
+                                                "--resources", TestServer.packageRoot.path])
+        #expect(refused.stderr.contains("'.inf' at line 3"), "\(refused.stderr)")
     }
 
     @Test func aFaultInTheLastObjectLeavesNothingOfTheFirstOnes() throws {

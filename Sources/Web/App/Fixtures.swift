@@ -1,7 +1,8 @@
 import Billing
 import Foundation
+import Yams
 
-/// A fixture file: organizations and their objects, created when the server starts, so that a
+/// A fixture file (JSON, or YAML when it ends in `.yaml`/`.yml`): organizations and their objects, created when the server starts, so that a
 /// merchant's end-to-end test can hard-code keys, ids, slugs, tokens and webhook secrets.
 ///
 /// ```json
@@ -35,10 +36,18 @@ enum Fixtures {
             throw ServerError(description: "fixtures file '\(file)': cannot be read (\(error.localizedDescription))")
         }
         let root: JSON
-        do {
-            root = try JSONDecoder().decode(JSON.self, from: data)
-        } catch {
-            throw ServerError(description: "fixtures file '\(file)': not valid JSON (\(Self.syntaxProblem(data)))")
+        if file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+            do {
+                root = try YAMLFixture.json(String(decoding: data, as: UTF8.self))
+            } catch {
+                throw ServerError(description: "fixtures file '\(file)': not valid YAML (\(error))")
+            }
+        } else {
+            do {
+                root = try JSONDecoder().decode(JSON.self, from: data)
+            } catch {
+                throw ServerError(description: "fixtures file '\(file)': not valid JSON (\(Self.syntaxProblem(data)))")
+            }
         }
         do {
             try store.write { ledger in try create(root, in: ledger, now: now) }
@@ -155,6 +164,53 @@ enum Fixtures {
             let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
             let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
             return "line \(line), column \(column): \(detail)"
+        }
+    }
+}
+
+/// A YAML fixture file read into the same JSON values a JSON file gives, through Yams' composed
+/// node tree rather than its `Any` values: numbers keep the exact digits written (`29.99` stays
+/// 29.99, never a binary fraction), as the API's JSON numbers do.
+enum YAMLFixture {
+    /// The document's value; an empty document is an empty object. What the JSON shape cannot
+    /// hold (non-string keys, infinities) is refused with its line and column.
+    static func json(_ text: String) throws -> JSON {
+        guard let root = try Yams.compose(yaml: text) else { return .object([]) }
+        return try json(root)
+    }
+
+    private static func json(_ node: Node) throws -> JSON {
+        let at = node.mark.map { " at line \($0.line), column \($0.column)" } ?? ""
+        switch node {
+        case .scalar(let scalar):
+            switch node.tag.rawValue {
+            case Tag.Name.null.rawValue:
+                return .null
+            case Tag.Name.bool.rawValue:
+                guard let flag = node.bool else { throw ServerError(description: "'\(scalar.string)'\(at) is not a boolean") }
+                return .bool(flag)
+            case Tag.Name.int.rawValue:
+                guard let integer = node.int else { throw ServerError(description: "'\(scalar.string)'\(at) is not a 64-bit integer") }
+                return .int(integer)
+            case Tag.Name.float.rawValue:
+                // Decimal(string:) reads a valid prefix of anything (".inf" as 0): check the whole first.
+                guard scalar.string.wholeMatch(of: /[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/) != nil,
+                      let number = Decimal(string: scalar.string, locale: Locale(identifier: "en_US_POSIX")) else {
+                    throw ServerError(description: "'\(scalar.string)'\(at) is not a finite decimal number")
+                }
+                return .number(number)
+            default:
+                return .string(scalar.string)
+            }
+        case .mapping(let mapping):
+            return .object(try mapping.map { pair in
+                guard case .scalar(let key) = pair.key else { throw ServerError(description: "a mapping key\(at) is not a string") }
+                return (key.string, try json(pair.value))
+            })
+        case .sequence(let sequence):
+            return .array(try sequence.map(json))
+        case .alias:
+            throw ServerError(description: "an alias\(at) could not be resolved")
         }
     }
 }
