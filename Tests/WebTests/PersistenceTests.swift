@@ -47,6 +47,13 @@ import Testing
         #expect(settings.journalMode == "wal")
         #expect(settings.synchronous == 2)
         #expect(settings.busyTimeoutMilliseconds >= 1000)
+        // The connection that commits payments is the one that must sync: GRDB sets a pool's
+        // writer to NORMAL when it enables WAL, after our own connection setup.
+        let writer = try server.application.store.write { try $0.pragmas() }
+        #expect(writer.synchronous == 2)
+        // A relaxed write (webhook bookkeeping) leaves it at FULL for the next payment.
+        _ = try server.application.store.write(durability: .relaxed) { try $0.pragmas() }
+        #expect(try server.application.store.write { try $0.pragmas() }.synchronous == 2)
     }
 
     @Test func memoryDatabaseWorks() throws {

@@ -33,7 +33,11 @@ public final class Store: Sendable {
             } else {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                writer = try DatabasePool(path: path, configuration: configuration)
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // GRDB sets its writer to `synchronous = NORMAL` when it turns WAL on, after
+                // `prepareDatabase` ran: without this, commits would not be fsynced.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                writer = pool
             }
             try Schema.migrator.migrate(writer)
         } catch let error as DatabaseError {
