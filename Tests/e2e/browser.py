@@ -9,7 +9,7 @@ import os
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -45,8 +45,9 @@ class Browser:
             options.add_argument(argument)
         if not javascript:
             options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-        # The performance log carries the Network events that name each document's request.
-        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        # The performance log carries the Network events that name each document's request; the
+        # browser log says why a navigation was refused (a Content-Security-Policy violation).
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         self.driver.set_page_load_timeout(20)
         self.driver.set_script_timeout(20)
@@ -89,7 +90,12 @@ class Browser:
                 raise
         # While a page is being replaced chromedriver may answer with such transient errors too.
         wait = WebDriverWait(self.driver, 20, ignored_exceptions=(WebDriverException,))
-        wait.until(until or expected_conditions.staleness_of(page))
+        try:
+            wait.until(until or expected_conditions.staleness_of(page))
+        except TimeoutException:
+            console = [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+            raise AssertionError("pressing %r led to no new page within 20 s; still at %s%s" % (
+                action, self.driver.current_url, "; console: " + " | ".join(console)[:400] if console else ""))
         wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
         return self._read_document()
 
@@ -105,6 +111,7 @@ class Browser:
 
     def _drain_log(self):
         self.driver.get_log("performance")
+        self.driver.get_log("browser")
 
     def _read_document(self):
         """The last main document received since the log was drained, with its body."""
