@@ -102,6 +102,7 @@ function describe(el) {
   if (!el) return "nothing";
   var name = el.tagName.toLowerCase();
   if (el.id) name += "#" + el.id;
+  else if (el.tagName === "BUTTON" && el.value) name += "[value=" + el.value + "]";
   else if (el.getAttribute("name")) name += "[name=" + el.getAttribute("name") + "]";
   else if (el.className && typeof el.className === "string") name += "." + el.className.split(" ")[0];
   return name;
@@ -196,7 +197,9 @@ function checkText(el, text, color) {
   var style = getComputedStyle(el);
   var size = parseFloat(style.fontSize), weight = parseInt(style.fontWeight, 10) || 400;
   var large = size >= 24 || (size >= 18.66 && weight >= 700);
-  var background = backgroundOf(el), foreground = over(parseColor(color), background);
+  var parsed = parseColor(color);
+  if (!parsed) { problems.contrast.push(describe(el) + " colour '" + color + "' not understood"); return; }
+  var background = backgroundOf(el), foreground = over(parsed, background);
   var value = ratio(foreground, background);
   if (value < (large ? 3 : 4.5) - 0.005)
     problems.contrast.push(describe(el) + " '" + text.trim().slice(0, 30) + "' " + value.toFixed(2) + ":1");
@@ -269,8 +272,9 @@ def focus(browser):
         outlined = now["outline"] >= 2 and now["outlineContrast"] >= 3
         changed = any(now[key] != before[key] for key in ("shadow", "border", "background"))
         if not (outlined or changed):
-            problems.append("%s shows no visible focus (outline %.0fpx at %.1f:1)" % (
-                now["name"], now["outline"], now["outlineContrast"]))
+            problems.append("%s shows no visible focus (%s; no change of shadow, border or background)" % (
+                now["name"], "outline %.0f px at %.1f:1" % (now["outline"], now["outlineContrast"])
+                if now["outline"] else "no outline"))
     missed = [resting[i]["name"] for i in range(len(controls)) if i not in reached]
     if missed:
         problems.append("not reached with Tab: " + ", ".join(missed))
