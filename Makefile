@@ -1,6 +1,7 @@
 # Hosted Checkout — the commands of the README.
 #   make run    build (release) and serve on http://127.0.0.1:8080 with ./data/checkout.sqlite
-#   make test   the whole test suite, as CI runs it (Swift tests, the fixture example, real-browser checks)
+#   make test   the whole test suite, as CI runs it (Swift tests, the fixture example, make e2e's checks)
+#   make e2e    real-browser journeys, accessibility and HTML validity of the hosted pages
 #   make bench  throughput and latency beside nginx, on loopback
 #   make deps   install the Debian packages the build needs (only those missing)
 
@@ -12,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./data/checkout.sqlite
 
-.PHONY: deps bench-deps build release run test bench clean
+.PHONY: deps bench-deps build release run test e2e bench clean
 
 define install_missing
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -42,7 +43,10 @@ test: deps
 	swift build
 	swift test
 	python3 Examples/fixture-e2e/test_checkout.py
-	bash scripts/browser-tests.sh
+	bash scripts/e2e.sh
+
+e2e: deps
+	bash scripts/e2e.sh
 
 bench: bench-deps release
 	bash scripts/bench.sh
