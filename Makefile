@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-BUILD_PACKAGES := pkg-config libmicrohttpd-dev libsqlite3-dev
+BUILD_PACKAGES := pkg-config libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev
 BENCH_PACKAGES := wrk nginx-light curl
 HOST ?= 127.0.0.1
 PORT ?= 8080

@@ -1,8 +1,5 @@
 import Billing
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Synchronization
 
@@ -11,11 +8,9 @@ import Synchronization
 /// next one scheduled by the retry policy, in the database: after a crash the dispatcher simply
 /// finds the pending deliveries again.
 ///
-/// Its threads run at normal priority on purpose. They take SQLite's single write lock to record
-/// what was sent; a thread of lowered priority holding that lock on a saturated machine is
-/// preempted by everything else while every payment waits for it (a priority inversion). Its
-/// share of the machine is bounded by batching instead: a batch of events per endpoint per pass,
-/// at most one pass per `minimumCycle`.
+/// Sending runs at background priority (see `BackgroundPriority`): under full load payments come
+/// first and deliveries catch up after. The senders' database work runs on a `ForegroundWorker`
+/// of normal priority, so that the write lock is never held by a thread the scheduler starves.
 final class WebhookDispatcher: Sendable {
     /// A 2xx must arrive within this many seconds.
     static let timeout: TimeInterval = 10
@@ -23,9 +18,13 @@ final class WebhookDispatcher: Sendable {
     private let store: Store
     private let policy: RetryPolicy
     private let logger: Logger
-    private let session: URLSession
+    /// Each endpoint's client, kept between passes so its connection stays alive. Only the one
+    /// thread sending to an endpoint (the `busy` set guarantees one) takes its client.
+    private let clients = Mutex<[String: WebhookClient]>([:])
     /// Endpoints with a send in flight.
     private let busy = Mutex<Set<String>>([])
+    /// Runs the background senders' transactions at normal priority.
+    private let database = ForegroundWorker()
     private let wakeup = DispatchSemaphore(value: 0)
     /// Set when a wake-up is pending, so that a burst of completions wakes the loop once.
     private let wakeRequested = Atomic<Bool>(false)
@@ -38,17 +37,12 @@ final class WebhookDispatcher: Sendable {
         self.store = store
         self.policy = policy
         self.logger = logger
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = Self.timeout
-        configuration.timeoutIntervalForResource = Self.timeout
-        configuration.httpShouldSetCookies = false
-        configuration.urlCache = nil
-        session = URLSession(configuration: configuration)
     }
 
     /// Starts the dispatching thread (once).
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        database.start()
         Thread.detachNewThread { [self] in
             run()
             finished.signal()
@@ -70,7 +64,8 @@ final class WebhookDispatcher: Sendable {
         wakeup.signal()
         finished.wait()
         _ = sends.wait(timeout: .now() + Self.timeout + 1)
-        session.invalidateAndCancel()
+        database.stop()
+        clients.withLock { $0.removeAll() }
     }
 
     private func run() {
@@ -98,7 +93,11 @@ final class WebhookDispatcher: Sendable {
                 busy.withLock { _ = $0.insert(endpoint) }
                 sends.enter()
                 Thread.detachNewThread { [self] in
-                    let sent = hasPending ? drain(endpoint: endpoint) : drainNewEvents(endpoint: endpoint)
+                    BackgroundPriority.lowerCurrentThread()
+                    let client = clients.withLock { $0.removeValue(forKey: endpoint) } ?? WebhookClient(timeout: Self.timeout)
+                    let sent = hasPending ? drain(endpoint: endpoint, client: client)
+                        : drainNewEvents(endpoint: endpoint, client: client)
+                    clients.withLock { $0[endpoint] = client }
                     if sent < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
                         Thread.sleep(forTimeInterval: Self.batchingPause)
                     }
@@ -130,10 +129,10 @@ final class WebhookDispatcher: Sendable {
     /// Sends the endpoint's due deliveries in event order until one fails (the rest wait for it) or
     /// the batch ends, then records every attempt in one transaction. Returns how many were sent.
     @discardableResult
-    private func drain(endpoint: String) -> Int {
+    private func drain(endpoint: String, client: WebhookClient) -> Int {
         let batch: [DueDelivery]
         do {
-            batch = try store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) }
+            batch = try database.run { try self.store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) } }
         } catch {
             logger.error("webhook dispatcher cannot read deliveries of \(endpoint): \(error)")
             return 0
@@ -141,7 +140,7 @@ final class WebhookDispatcher: Sendable {
         var attempts: [(DueDelivery, WebhookAttempt)] = []
         for item in batch {
             guard item.delivery.nextAttemptAt <= Date(), !stopping.load(ordering: .sequentiallyConsistent) else { break }
-            let attempt = send(url: item.url, secret: item.secret, body: item.body, eventID: item.delivery.eventID)
+            let attempt = send(url: item.url, secret: item.secret, body: item.body, eventID: item.delivery.eventID, client: client)
             attempts.append((item, attempt))
             if let error = attempt.error {
                 logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
@@ -152,8 +151,9 @@ final class WebhookDispatcher: Sendable {
         do {
             // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
             // which at-least-once delivery allows; money is never recorded this way.
-            try store.write(durability: .relaxed) { ledger in
-                try ledger.recordAttempts(attempts.map { ($0.0.delivery.seq, $0.1) }, policy: policy)
+            let records = attempts.map { ($0.0.delivery.seq, $0.1) }
+            try database.run {
+                try self.store.write(durability: .relaxed) { ledger in try ledger.recordAttempts(records, policy: self.policy) }
             }
         } catch {
             logger.error("cannot record webhook attempts of \(endpoint): \(error)")
@@ -164,10 +164,10 @@ final class WebhookDispatcher: Sendable {
     /// Sends the endpoint's next events straight from the log, in order, until one fails or the
     /// batch ends; then records them (one row each) and moves the endpoint's mark, in one
     /// transaction. Returns how many were sent.
-    private func drainNewEvents(endpoint: String) -> Int {
+    private func drainNewEvents(endpoint: String, client: WebhookClient) -> Int {
         let events: [NewEvent], through: Int64
         do {
-            (events, through) = try store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) }
+            (events, through) = try database.run { try self.store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) } }
         } catch {
             logger.error("webhook dispatcher cannot read new events for \(endpoint): \(error)")
             return 0
@@ -175,7 +175,7 @@ final class WebhookDispatcher: Sendable {
         var outcomes: [(event: NewEvent, attempt: WebhookAttempt)] = []
         for event in events {
             guard !stopping.load(ordering: .sequentiallyConsistent) else { break }
-            let attempt = send(url: event.url, secret: event.secret, body: event.body, eventID: event.id)
+            let attempt = send(url: event.url, secret: event.secret, body: event.body, eventID: event.id, client: client)
             outcomes.append((event, attempt))
             if let error = attempt.error {
                 logger.notice("webhook of \(event.id) to \(event.url) failed: \(error)")
@@ -185,8 +185,11 @@ final class WebhookDispatcher: Sendable {
         // Stopped early: the mark goes no further than the last event handled.
         let mark = outcomes.count == events.count ? through : (outcomes.last?.event.seq ?? 0)
         do {
-            try store.write(durability: .relaxed) { ledger in
-                try ledger.recordNewEventDeliveries(endpointID: endpoint, outcomes, through: mark, policy: policy)
+            let handled = outcomes
+            try database.run {
+                try self.store.write(durability: .relaxed) { ledger in
+                    try ledger.recordNewEventDeliveries(endpointID: endpoint, handled, through: mark, policy: self.policy)
+                }
             }
         } catch {
             logger.error("cannot record webhook deliveries of \(endpoint): \(error)")
@@ -194,31 +197,17 @@ final class WebhookDispatcher: Sendable {
         return outcomes.count
     }
 
-    private func send(url text: String, secret: String, body: [UInt8], eventID: String) -> WebhookAttempt {
-        guard let url = URL(string: text) else {
-            return WebhookAttempt(attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0, error: "invalid URL")
-        }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Self.timeout)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
+    private func send(url: String, secret: String, body: [UInt8], eventID: String, client: WebhookClient) -> WebhookAttempt {
         let started = Date()
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("HostedCheckout-Webhooks/1", forHTTPHeaderField: "User-Agent")
-        request.setValue(WebhookSignature.header(secret: secret, timestamp: started.unixSeconds, body: body),
-                         forHTTPHeaderField: "Checkout-Signature")
-        // The event id lets a receiver drop the duplicates at-least-once delivery may bring.
-        request.setValue(eventID, forHTTPHeaderField: "Checkout-Event-Id")
-        let answered = DispatchSemaphore(value: 0)
-        let outcome = Mutex<(Int?, String?)>((nil, nil))
-        session.dataTask(with: request) { _, response, error in
-            let status = (response as? HTTPURLResponse)?.statusCode
-            outcome.withLock { $0 = (status, error.map { $0.localizedDescription }) }
-            answered.signal()
-        }.resume()
-        answered.wait()
-        let (status, error) = outcome.withLock { $0 }
+        let outcome = client.post(url: url, headers: [
+            "Content-Type: application/json",
+            "User-Agent: HostedCheckout-Webhooks/1",
+            "Checkout-Signature: \(WebhookSignature.header(secret: secret, timestamp: started.unixSeconds, body: body))",
+            // The event id lets a receiver drop the duplicates at-least-once delivery may bring.
+            "Checkout-Event-Id: \(eventID)",
+        ], body: body)
         let latency = Int(Date().timeIntervalSince(started) * 1000)
-        let problem = error ?? status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
-        return WebhookAttempt(attemptedAt: started, statusCode: status, latencyMilliseconds: latency, error: problem)
+        let problem = outcome.error ?? outcome.status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
+        return WebhookAttempt(attemptedAt: started, statusCode: outcome.status, latencyMilliseconds: latency, error: problem)
     }
 }
