@@ -45,6 +45,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("webhook-retry-horizon"), help: "Seconds after an event during which its delivery is retried.")
     var webhookRetryHorizon: Double = 3 * 86400
 
+    @Option(name: .customLong("webhook-timeout"), help: "Seconds a webhook endpoint has to answer 2xx, connecting included.")
+    var webhookTimeout: Double = 10
+
     @Option(help: "JSON file of organizations (with their keys) and objects to create at start; all or nothing.")
     var fixtures: String?
 
@@ -60,6 +63,7 @@ struct Serve: ParsableCommand {
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256.") }
         if maxBody < 1024 { throw ValidationError("--max-body must be at least 1024 bytes.") }
+        if !(0.1...300).contains(webhookTimeout) { throw ValidationError("--webhook-timeout must be between 0.1 and 300 seconds.") }
         if sweepInterval < 0.05 { throw ValidationError("--sweep-interval must be at least 0.05 seconds.") }
         if webhookRetryBase <= 0 || webhookRetryCap < webhookRetryBase || webhookRetryHorizon <= 0 {
             throw ValidationError("webhook retries need 0 < --webhook-retry-base ≤ --webhook-retry-cap and a positive --webhook-retry-horizon.")
@@ -89,6 +93,7 @@ struct Serve: ParsableCommand {
         if let resources { configuration.resourcesDirectory = resources }
         configuration.fixturesFile = fixtures
         configuration.sweepInterval = sweepInterval
+        configuration.webhookTimeout = webhookTimeout
         configuration.webhookRetry = RetryPolicy(base: webhookRetryBase, cap: webhookRetryCap, horizon: webhookRetryHorizon)
 
         // Signals are taken from the default handlers before the server starts, so that a SIGTERM

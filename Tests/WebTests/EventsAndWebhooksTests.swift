@@ -209,6 +209,29 @@ func fastRetries(_ configuration: inout ApplicationConfiguration) {
         #expect(receiver.received.count == 3)
     }
 
+    @Test func anAnswerLaterThanTheTimeoutIsAFailedAttemptAndRetried() throws {
+        let receiver = try Receiver(delay: 2.5)
+        defer { receiver.stop() }
+        let server = try TestServer {
+            $0.webhookRetry = .init(base: 1, cap: 60, horizon: 600)
+            $0.webhookTimeout = 1
+        }
+        defer { server.stop() }
+        let (endpoint, _) = try server.webhook(receiver.url)
+        let started = Date()
+        try server.completeAPayment()
+        Thread.sleep(forTimeInterval: 1.8)
+        let delivery = try #require(try server.list("/v1/webhook_endpoints/\(endpoint)/deliveries").first)
+        #expect(delivery["status"] as? String == "pending")
+        let attempt = try #require((delivery["attempts"] as? [[String: Any]])?.first)
+        #expect(attempt["status_code"] is NSNull)
+        #expect((attempt["error"] as? String)?.lowercased().contains("time") == true, "\(attempt)")
+        #expect((attempt["latency_ms"] as? Int).map { (900...2000).contains($0) } == true, "\(attempt)")
+        // The receiver got it (late): the retry sends it again, as at-least-once allows.
+        #expect(receiver.wait(for: 2, timeout: 10).count == 2)
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
     @Test func aReceiverThatWasDownGetsTheEventOnceItIsUp() throws {
         let port = try Receiver.freePort()
         let server = try TestServer(configure: fastRetries)

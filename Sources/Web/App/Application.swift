@@ -17,6 +17,8 @@ public struct ApplicationConfiguration: Sendable {
     public var processors = PaymentProcessors()
     /// When failed webhook deliveries are tried again.
     public var webhookRetry = RetryPolicy.standard
+    /// Seconds a webhook endpoint has to answer 2xx (connecting included) before the attempt fails.
+    public var webhookTimeout: TimeInterval = 10
     /// How often open sessions and links past their expiry are expired (with their events).
     public var sweepInterval: TimeInterval = 60
     /// A fixture file (JSON) whose organizations and objects are created at start, all or none.
@@ -55,7 +57,8 @@ public final class Application: Sendable {
                                         assetVersion: staticFiles.version)
         let baseURL = PublicURL(configuration.publicURL)
         self.baseURL = baseURL
-        let dispatcher = WebhookDispatcher(store: store, policy: configuration.webhookRetry, logger: logger)
+        let dispatcher = WebhookDispatcher(store: store, policy: configuration.webhookRetry,
+                                           timeout: configuration.webhookTimeout, logger: logger)
         self.dispatcher = dispatcher
         sweeper = ExpirySweeper(store: store, time: time, interval: configuration.sweepInterval, publicURL: baseURL,
                                 logger: logger, afterSweep: dispatcher.wake)

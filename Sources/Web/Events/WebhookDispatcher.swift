@@ -12,8 +12,8 @@ import Synchronization
 /// first and deliveries catch up after. The senders' database work runs on a `ForegroundWorker`
 /// of normal priority, so that the write lock is never held by a thread the scheduler starves.
 final class WebhookDispatcher: Sendable {
-    /// A 2xx must arrive within this many seconds.
-    static let timeout: TimeInterval = 10
+    /// A 2xx must arrive within this many seconds (10 unless configured).
+    private let timeout: TimeInterval
 
     private let store: Store
     private let policy: RetryPolicy
@@ -33,9 +33,10 @@ final class WebhookDispatcher: Sendable {
     private let running = Atomic<Bool>(false)
     private let sends = DispatchGroup()
 
-    init(store: Store, policy: RetryPolicy, logger: Logger) {
+    init(store: Store, policy: RetryPolicy, timeout: TimeInterval = 10, logger: Logger) {
         self.store = store
         self.policy = policy
+        self.timeout = timeout
         self.logger = logger
     }
 
@@ -63,7 +64,7 @@ final class WebhookDispatcher: Sendable {
         stopping.store(true, ordering: .sequentiallyConsistent)
         wakeup.signal()
         finished.wait()
-        _ = sends.wait(timeout: .now() + Self.timeout + 1)
+        _ = sends.wait(timeout: .now() + timeout + 1)
         database.stop()
         clients.withLock { $0.removeAll() }
     }
@@ -94,7 +95,7 @@ final class WebhookDispatcher: Sendable {
                 sends.enter()
                 Thread.detachNewThread { [self] in
                     BackgroundPriority.lowerCurrentThread()
-                    let client = clients.withLock { $0.removeValue(forKey: endpoint) } ?? WebhookClient(timeout: Self.timeout)
+                    let client = clients.withLock { $0.removeValue(forKey: endpoint) } ?? WebhookClient(timeout: timeout)
                     let sent = hasPending ? drain(endpoint: endpoint, client: client)
                         : drainNewEvents(endpoint: endpoint, client: client)
                     clients.withLock { $0[endpoint] = client }
