@@ -4,7 +4,7 @@ import Foundation
 /// `/v1/prices` and `/v1/checkout_links` (the checkout-links reference: snake_case, Basic or
 /// Bearer auth, `Idempotency-Key` required on create).
 enum CheckoutLinksEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/prices", createPrice)
         router.add("GET", "/v1/prices", { context in
             let request = try context.pageRequest()

@@ -3,7 +3,7 @@ import Foundation
 
 /// `/v1/events` and `/v1/webhook_endpoints`.
 enum EventsEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("GET", "/v1/events", { context in
             let request = try context.pageRequest()
             let type = context.request.query["type"].flatMap { $0.isEmpty ? nil : $0 }
