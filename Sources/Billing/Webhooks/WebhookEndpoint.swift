@@ -65,7 +65,7 @@ extension WebhookEndpoint {
 extension Ledger {
     /// Stores a new endpoint with a fresh secret.
     public func createWebhookEndpoint(_ draft: WebhookEndpointDraft, in scope: Scope, now: Date) throws -> WebhookEndpoint {
-        if let description = draft.description, description.count > WebhookEndpoint.maximumDescriptionLength {
+        if let description = draft.description, description.codePointCount > WebhookEndpoint.maximumDescriptionLength {
             throw BillingError.invalid("description", "description can be at most \(WebhookEndpoint.maximumDescriptionLength) characters.")
         }
         let endpoint = WebhookEndpoint(
@@ -109,7 +109,7 @@ extension Ledger {
         if let url { endpoint.url = try WebhookEndpoint.validURL(url) }
         if let enabledEvents { endpoint.enabledEvents = try WebhookEndpoint.validEvents(enabledEvents) }
         if let description {
-            if let text = description, text.count > WebhookEndpoint.maximumDescriptionLength {
+            if let text = description, text.codePointCount > WebhookEndpoint.maximumDescriptionLength {
                 throw BillingError.invalid("description", "description can be at most \(WebhookEndpoint.maximumDescriptionLength) characters.")
             }
             endpoint.description = description
