@@ -10,7 +10,7 @@ import Testing
         #expect(currency.code == code.uppercased())
     }
 
-    @Test(arguments: ["XYZ", "US", "USDD", "", "12A", "usd "])
+    @Test(arguments: ["XYZ", "US", "USDD", "", "12A", "usd ", "Usd", "uSD", "ınr"])
     func unknownCodesAreRejected(code: String) {
         #expect(Currency(code: code) == nil)
     }

@@ -40,9 +40,12 @@ import Testing
         private var pending = Data()
         let port: UInt16
 
-        init(arguments: [String]) throws {
+        /// Starts `checkout serve` on a free port; `resources` nil leaves the option out, so the
+        /// server looks for its files itself, from `directory` as working directory.
+        init(arguments: [String], resources: String? = TestServer.packageRoot.path, directory: URL? = nil) throws {
             process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-            process.arguments = ["serve", "--port", "0", "--resources", TestServer.packageRoot.path] + arguments
+            process.arguments = ["serve", "--port", "0"] + (resources.map { ["--resources", $0] } ?? []) + arguments
+            if let directory { process.currentDirectoryURL = directory }
             process.standardOutput = output
             process.standardError = output
             try process.run()
@@ -100,6 +103,23 @@ import Testing
         #expect(again.stderr.contains("already taken"))
         let invalid = try Self.run(["org", "create", "Acme_Shop", "--db", db])
         #expect(invalid.status != 0)
+    }
+
+    /// Without `--resources`, from another working directory, the server finds its templates, static
+    /// files and OpenAPI document beside the `.build` folder its binary is in.
+    @Test func serveFindsItsResourcesByDefault() throws {
+        let db = try Self.temporaryDatabase()
+        let elsewhere = URL(fileURLWithPath: db).deletingLastPathComponent()
+        let server = try ServeProcess(arguments: ["--db", db, "--log-level", "warning"], resources: nil, directory: elsewhere)
+        defer { _ = server.terminate() }
+        let document = try HTTPConnection(port: server.port)
+        try document.send("GET", "/v1/openapi.json")
+        let response = try #require(try document.receive())
+        #expect(response.status == 200)
+        #expect(response.body == [UInt8](try Data(contentsOf: OpenAPIDocumentTests.file)))
+        let css = try HTTPConnection(port: server.port)
+        try css.send("GET", "/static/checkout.css")
+        #expect(try css.receive()?.status == 200)
     }
 
     @Test func keysRollRevokesTheOldKeyOnARunningServer() throws {

@@ -132,7 +132,7 @@ public enum RedirectURL {
 
     /// Whether `text` is acceptable.
     public static func isValid(_ text: String) -> Bool {
-        guard text.count <= maximumLength, !text.contains(where: { $0.isWhitespace }),
+        guard text.codePointCount <= maximumLength, !text.contains(where: { $0.isWhitespace }),
               let components = URLComponents(string: text.replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: "x")),
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty
@@ -173,7 +173,9 @@ extension Ledger {
             }
             price = plan!.price
         } else if let amount = draft.amount {
-            guard amount > 0 else { throw BillingError.invalid("amount", "amount must be a positive integer number of minor units.") }
+            guard (1...Money.maximumMinorUnits).contains(amount) else {
+                throw BillingError.invalid("amount", "amount must be a positive integer number of minor units, at most \(Money.maximumMinorUnits).")
+            }
             let code = draft.currency ?? Currency.ngn.code
             guard let currency = Currency(code: code) else {
                 throw BillingError.invalid("currency", "'\(code)' is not an ISO 4217 currency code.")
@@ -183,13 +185,17 @@ extension Ledger {
             throw BillingError(.missingField, "Either planId or amount is required.", param: "planId")
         }
         var email: String?
-        if let given = draft.customerEmail?.trimmingCharacters(in: .whitespaces), !given.isEmpty {
+        // Given means valid: an empty address is refused, not taken for "none" (null or absent is).
+        if let given = draft.customerEmail?.trimmingCharacters(in: .whitespaces) {
             guard EmailAddress.isValid(given) else {
                 throw BillingError.invalid("customerEmail", "customerEmail is not a valid email address.")
             }
             email = EmailAddress.normalized(given)
         }
-        if let phone = draft.customerPhone, phone.count > 32 || phone.contains(where: { !($0.isNumber || "+-() ".contains($0)) }) {
+        // Checked code point by code point: `Character.isNumber` would take "½" and "٣", and a digit
+        // followed by a combining mark is one `Character`.
+        if let phone = draft.customerPhone,
+           phone.codePointCount > 32 || !phone.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || "+-() ".unicodeScalars.contains($0) }) {
             throw BillingError.invalid("customerPhone", "customerPhone can hold at most 32 digits, spaces, +, -, ( and ).")
         }
         if let url = draft.successURL, !RedirectURL.isValid(url) {

@@ -204,7 +204,7 @@ extension CheckoutLink {
 
     static func validText(_ text: String?, _ param: String) throws -> String? {
         guard let text else { return nil }
-        guard text.count <= maximumTextLength else {
+        guard text.codePointCount <= maximumTextLength else {
             throw BillingError.invalid(param, "\(param) can be at most \(maximumTextLength) characters.")
         }
         return text
@@ -231,11 +231,12 @@ extension Ledger {
         guard draft.lineItems.count <= CheckoutLink.maximumLineItems else {
             throw BillingError.invalid("line_items", "line_items can have at most \(CheckoutLink.maximumLineItems) items.")
         }
-        let title = draft.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty else { throw BillingError.invalid("title", "title must not be empty.") }
-        guard title.count <= CheckoutLink.maximumTitleLength else {
+        // The limit applies to the title as sent, before the spaces around it are dropped.
+        guard draft.title.codePointCount <= CheckoutLink.maximumTitleLength else {
             throw BillingError.invalid("title", "title can be at most \(CheckoutLink.maximumTitleLength) characters.")
         }
+        let title = draft.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty else { throw BillingError.invalid("title", "title must not be empty.") }
         var items: [LineItem] = []
         for (index, item) in draft.lineItems.enumerated() {
             let param = "line_items[\(index)]"
@@ -277,8 +278,8 @@ extension Ledger {
             }
             let (line, lineOverflow) = item.quantity.multipliedReportingOverflow(by: item.unitAmount.minorUnits)
             let (sum, sumOverflow) = total.addingReportingOverflow(line)
-            guard !lineOverflow, !sumOverflow, sum <= 99_999_999_999 else {
-                throw BillingError.invalid("line_items[\(index)]", "The total is larger than this server accepts (99,999,999,999 minor units).")
+            guard !lineOverflow, !sumOverflow, sum <= Money.maximumMinorUnits else {
+                throw BillingError.invalid("line_items[\(index)]", "The total is larger than this server accepts (\(Money.maximumMinorUnits) minor units).")
             }
             total = sum
         }

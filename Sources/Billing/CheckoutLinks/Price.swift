@@ -54,11 +54,12 @@ extension Price {
         guard code.utf8.count == 3, let currency = Currency(code: code) else {
             throw BillingError.invalid(param.isEmpty ? "currency" : "\(param)[currency]", "'\(code)' is not a three-letter ISO 4217 currency code.")
         }
-        guard unitAmount >= 0 else {
-            throw BillingError.invalid(param.isEmpty ? "unit_amount" : "\(param)[unit_amount]", "unit_amount must be 0 or more minor units.")
+        guard (0...Money.maximumMinorUnits).contains(unitAmount) else {
+            throw BillingError.invalid(param.isEmpty ? "unit_amount" : "\(param)[unit_amount]",
+                                       "unit_amount must be 0 to \(Money.maximumMinorUnits) minor units.")
         }
         let name = product.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= maximumProductLength else {
+        guard !name.isEmpty, product.codePointCount <= maximumProductLength else {
             throw BillingError.invalid(param.isEmpty ? "product" : "\(param)[product]", "product must be 1 to \(maximumProductLength) characters.")
         }
         var tax = TaxBehavior.unspecified

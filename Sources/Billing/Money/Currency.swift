@@ -7,11 +7,16 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
     /// Digits after the decimal point in the currency's minor unit.
     public let exponent: Int
 
-    /// The currency for `code`, in any letter case; nil for anything that is not an active ISO 4217
-    /// code.
+    /// The currency for `code`, in upper or lower case (`USD`, `usd`: the references use both); nil
+    /// for anything else: mixed case (`Usd`), letters outside ASCII that Swift would upper-case into
+    /// it (`ınr` → `INR`), and codes that are not active ISO 4217 codes.
     public init?(code: String) {
+        let bytes = Array(code.utf8)
+        guard bytes.count == 3,
+              bytes.allSatisfy({ (65...90).contains($0) }) || bytes.allSatisfy({ (97...122).contains($0) }),
+              let exponent = Self.exponents[code.uppercased()]
+        else { return nil }
         let upper = code.uppercased()
-        guard upper.utf8.count == 3, let exponent = Self.exponents[upper] else { return nil }
         self.code = upper
         self.exponent = exponent
     }

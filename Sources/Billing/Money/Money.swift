@@ -2,6 +2,12 @@ import Foundation
 
 /// An exact amount of money: an integer count of the currency's minor units. Never a Double.
 public struct Money: Hashable, Sendable, CustomStringConvertible {
+    /// The largest amount a merchant may name anywhere (a price, a unit amount, a fixed discount, a
+    /// link's total): 99,999,999,999 minor units, just under a billion dollars. With it, no sum or
+    /// product the rules compute (quantity × unit amount, amount × percent) comes near 64-bit
+    /// overflow, and the API can state the bound instead of failing somewhere past 2^63.
+    public static let maximumMinorUnits: Int64 = 99_999_999_999
+
     /// The amount in minor units (kobo, cents, fils).
     public let minorUnits: Int64
     /// The currency the units belong to.

@@ -53,7 +53,7 @@ public struct PlanLinkDraft: Sendable {
 
 /// An amount link as asked for (billing.io shape).
 public struct AmountLinkDraft: Sendable {
-    /// Dollars, ≥ 0.01, at most two decimals.
+    /// Dollars, 0.01 to 999,999,999.99, at most two decimals.
     public var amountUSD: Decimal
     /// The merchant's payment method id, non-empty.
     public var paymentMethodID: String
@@ -81,7 +81,7 @@ extension PaymentLink {
 
     static func validDescription(_ text: String?) throws -> String? {
         guard let text else { return nil }
-        guard text.count <= maximumDescriptionLength else {
+        guard text.codePointCount <= maximumDescriptionLength else {
             throw BillingError.invalid("description", "description can be at most \(maximumDescriptionLength) characters.")
         }
         return text
@@ -122,15 +122,19 @@ extension Ledger {
         guard draft.amountUSD >= Decimal(string: "0.01")! else {
             throw BillingError.invalid("amount_usd", "amount_usd must be at least 0.01.")
         }
+        let maximum = Money(minorUnits: Money.maximumMinorUnits, currency: .usd).major
+        guard draft.amountUSD <= maximum else {
+            throw BillingError.invalid("amount_usd", "amount_usd can be at most \(maximum).")
+        }
         guard let price = Money(major: draft.amountUSD, currency: .usd) else {
             throw BillingError.invalid("amount_usd", "amount_usd can have at most two decimal places.")
+        }
+        guard draft.paymentMethodID.codePointCount <= 255 else {
+            throw BillingError.invalid("payment_method_id", "payment_method_id can be at most 255 characters.")
         }
         let method = draft.paymentMethodID.trimmingCharacters(in: .whitespaces)
         guard !method.isEmpty else {
             throw BillingError.invalid("payment_method_id", "payment_method_id must not be empty.")
-        }
-        guard method.count <= 255 else {
-            throw BillingError.invalid("payment_method_id", "payment_method_id can be at most 255 characters.")
         }
         var expiresAt: Date?
         if let seconds = draft.expiresInSeconds {

@@ -90,17 +90,18 @@ extension Plan {
     public static let maximumIntervalCount = 36
 
     static func validName(_ name: String) throws -> String {
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw BillingError.invalid("name", "name must not be empty.") }
-        guard trimmed.count <= maximumNameLength else {
+        // The limit applies to the name as sent, before the spaces around it are dropped.
+        guard name.codePointCount <= maximumNameLength else {
             throw BillingError.invalid("name", "name can be at most \(maximumNameLength) characters.")
         }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw BillingError.invalid("name", "name must not be empty.") }
         return trimmed
     }
 
     static func validDescription(_ description: String?) throws -> String? {
         guard let description else { return nil }
-        guard description.count <= maximumDescriptionLength else {
+        guard description.codePointCount <= maximumDescriptionLength else {
             throw BillingError.invalid("description", "description can be at most \(maximumDescriptionLength) characters.")
         }
         return description
@@ -111,8 +112,8 @@ extension Ledger {
     /// Validates and stores a new plan.
     public func createPlan(_ draft: PlanDraft, in scope: Scope, now: Date, identity: GivenIdentity = .generated) throws -> Plan {
         let name = try Plan.validName(draft.name)
-        guard draft.amount > 0 else {
-            throw BillingError.invalid("amount", "amount must be a positive integer number of minor units.")
+        guard (1...Money.maximumMinorUnits).contains(draft.amount) else {
+            throw BillingError.invalid("amount", "amount must be a positive integer number of minor units, at most \(Money.maximumMinorUnits).")
         }
         let currencyCode = draft.currency ?? Currency.ngn.code
         guard let currency = Currency(code: currencyCode) else {

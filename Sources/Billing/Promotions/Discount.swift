@@ -84,7 +84,7 @@ extension PromoCode {
     }
 
     /// `percent`% of `units`, rounded half up: ⌊(units × percent + 50) / 100⌋. Amounts are bounded
-    /// (≤ 10^11 minor units) so the product fits easily in 64 bits.
+    /// (`Money.maximumMinorUnits`, about 10^11) so the product fits easily in 64 bits.
     static func percentage(_ percent: Int64, of units: Int64) -> Int64 {
         (units * percent + 50) / 100
     }

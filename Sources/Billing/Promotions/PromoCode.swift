@@ -115,13 +115,15 @@ extension PromoCode {
     /// Shortest and longest code.
     public static let codeLength = 3...40
 
-    /// `launch-50` → `LAUNCH-50`; nil when not 3–40 of A–Z, 0–9, `-`, `_` (in any case).
+    /// `launch-50` → `LAUNCH-50` (spaces around it dropped, as customers type them); nil when not
+    /// 3–40 of A–Z, a–z, 0–9, `-`, `_`. The letters are checked before upper-casing, which would
+    /// turn some others into ASCII ("ı" → "I").
     public static func normalized(_ text: String) -> String? {
-        let upper = text.trimmingCharacters(in: .whitespaces).uppercased()
-        guard codeLength.contains(upper.utf8.count),
-              upper.utf8.allSatisfy({ (65...90).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 })
+        let code = text.trimmingCharacters(in: .whitespaces)
+        guard codeLength.contains(code.utf8.count),
+              code.utf8.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 })
         else { return nil }
-        return upper
+        return code.uppercased()
     }
 }
 
@@ -129,7 +131,8 @@ extension Ledger {
     /// Validates and stores a promo code. A code already used in the scope is `codeTaken`.
     public func createPromoCode(_ draft: PromoCodeDraft, in scope: Scope, now: Date,
                                 identity: GivenIdentity = .generated) throws -> PromoCode {
-        guard let code = PromoCode.normalized(draft.code) else {
+        // Created exactly as sent: no spaces around it (only what customers type is trimmed).
+        guard let code = PromoCode.normalized(draft.code), code.utf8.count == draft.code.utf8.count else {
             throw BillingError.invalid("code", "code must be 3 to 40 letters, digits, hyphens or underscores.")
         }
         let kind: PromoCode.Kind
@@ -143,8 +146,8 @@ extension Ledger {
             }
             kind = .percentage(draft.discountValue)
         case "fixed":
-            guard draft.discountValue > 0 else {
-                throw BillingError.invalid("discountValue", "A fixed discount is a positive number of minor units.")
+            guard (1...Money.maximumMinorUnits).contains(draft.discountValue) else {
+                throw BillingError.invalid("discountValue", "A fixed discount is a positive number of minor units, at most \(Money.maximumMinorUnits).")
             }
             let currencyCode = draft.currency ?? Currency.ngn.code
             guard let currency = Currency(code: currencyCode) else {

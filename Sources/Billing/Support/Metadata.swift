@@ -21,10 +21,10 @@ public struct Metadata: Hashable, Sendable {
             throw BillingError.invalid(param, "Metadata can have at most \(Self.maximumKeys) keys.")
         }
         for (key, value) in values {
-            guard !key.isEmpty, key.count <= Self.maximumKeyLength else {
+            guard !key.isEmpty, key.codePointCount <= Self.maximumKeyLength else {
                 throw BillingError.invalid("\(param)[\(key)]", "Metadata keys must be 1 to \(Self.maximumKeyLength) characters.")
             }
-            guard value.count <= Self.maximumValueLength else {
+            guard value.codePointCount <= Self.maximumValueLength else {
                 throw BillingError.invalid("\(param)[\(key)]", "Metadata values can be at most \(Self.maximumValueLength) characters.")
             }
         }

@@ -77,7 +77,7 @@ extension Ledger {
     /// Stores a new endpoint with a fresh secret (or the given one).
     public func createWebhookEndpoint(_ draft: WebhookEndpointDraft, in scope: Scope, now: Date,
                                       identity: GivenIdentity = .generated) throws -> WebhookEndpoint {
-        if let description = draft.description, description.count > WebhookEndpoint.maximumDescriptionLength {
+        if let description = draft.description, description.codePointCount > WebhookEndpoint.maximumDescriptionLength {
             throw BillingError.invalid("description", "description can be at most \(WebhookEndpoint.maximumDescriptionLength) characters.")
         }
         let endpoint = WebhookEndpoint(
@@ -121,7 +121,7 @@ extension Ledger {
         if let url { endpoint.url = try WebhookEndpoint.validURL(url) }
         if let enabledEvents { endpoint.enabledEvents = try WebhookEndpoint.validEvents(enabledEvents) }
         if let description {
-            if let text = description, text.count > WebhookEndpoint.maximumDescriptionLength {
+            if let text = description, text.codePointCount > WebhookEndpoint.maximumDescriptionLength {
                 throw BillingError.invalid("description", "description can be at most \(WebhookEndpoint.maximumDescriptionLength) characters.")
             }
             endpoint.description = description

@@ -10,20 +10,22 @@ final class API: Sendable {
     private let time: BillingTime
     private let publicURL: PublicURL
     private let logger: Logger
-    private let router: Router<APIHandler>
+    private let router: Router<APIEndpoint>
     /// Idempotency keys whose first request is being handled right now.
     let keysInFlight = IdempotencyLocks()
 
     /// Called after a POST committed (events may be waiting for delivery).
     private let afterWrite: @Sendable () -> Void
 
-    init(store: Store, time: BillingTime, publicURL: PublicURL, logger: Logger, afterWrite: @escaping @Sendable () -> Void = {}) {
+    init(store: Store, time: BillingTime, publicURL: PublicURL, logger: Logger, document: OpenAPIDocument,
+         afterWrite: @escaping @Sendable () -> Void = {}) {
         self.afterWrite = afterWrite
         self.store = store
         self.time = time
         self.publicURL = publicURL
         self.logger = logger
-        var router = Router<APIHandler>()
+        var router = Router<APIEndpoint>()
+        router.add("GET", "/v1/openapi.json", .open(document.response(to:)))
         PlansEndpoints.register(in: &router)
         PaymentLinksEndpoints.register(in: &router)
         CheckoutSessionsEndpoints.register(in: &router)
@@ -34,6 +36,10 @@ final class API: Sendable {
         TestHelpersEndpoints.register(in: &router)
         self.router = router
     }
+
+    /// Every route of the API as (method, pattern), patterns with `:name` parameters
+    /// (`/v1/plans/:id`). `HEAD` is not listed: every `GET` route answers it.
+    var routes: [(method: String, pattern: String)] { router.registeredRoutes }
 
     /// Answers one request whose path starts with `/v1/`.
     func handle(_ request: Request) -> Response {
@@ -57,7 +63,9 @@ final class API: Sendable {
         switch router.match(method: request.method, segments: request.pathSegments) {
         case .notFound: throw APIError.unknownRoute(request.method, request.path)
         case .methodNotAllowed(let allowed): throw APIError.methodNotAllowed(request.method, allowed: allowed)
-        case .found(let found, let values):
+        case .found(.open(let open), _):
+            return open(request)
+        case .found(.authenticated(let found), let values):
             handler = found
             parameters = values
         }
@@ -156,6 +164,21 @@ final class API: Sendable {
             return replay
         }
         return try body(claim)
+    }
+}
+
+/// What a route of the API runs.
+enum APIEndpoint: Sendable {
+    /// Needs a key: runs in the organization and mode the key decides.
+    case authenticated(APIHandler)
+    /// Answered to anyone, from the request alone: the API's own description.
+    case open(@Sendable (Request) -> Response)
+}
+
+extension Router where Handler == APIEndpoint {
+    /// Adds an endpoint that needs a key (every endpoint but the API's description).
+    mutating func add(_ method: String, _ pattern: String, _ handler: @escaping APIHandler) {
+        add(method, pattern, .authenticated(handler))
     }
 }
 

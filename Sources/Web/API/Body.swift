@@ -38,14 +38,23 @@ struct Body {
     /// Whether `key` is present (null counts as present).
     func has(_ key: String) -> Bool { fields[key] != nil }
 
-    /// A string; nil when absent or null. `maxLength` in characters.
+    /// A string; nil when absent or null. `maxLength` in characters (code points).
     func string(_ key: String, maxLength: Int? = nil) throws(APIError) -> String? {
         guard let value = fields[key], value != .null else { return nil }
         guard case .string(let text) = value else { throw APIError.invalid(name(key), "\(name(key)) must be a string.") }
-        if let maxLength, text.count > maxLength {
+        try Self.refuseNUL(text, name(key))
+        if let maxLength, text.codePointCount > maxLength {
             throw APIError.invalid(name(key), "\(name(key)) can be at most \(maxLength) characters.")
         }
         return text
+    }
+
+    /// Strings are stored in SQLite as C strings, which end at the first NUL: "x\u0000y" would be
+    /// answered as "x\u0000y" and read back as "x". No field has a use for U+0000, so it is refused.
+    static func refuseNUL(_ text: String, _ param: String) throws(APIError) {
+        if text.utf8.contains(0) {
+            throw APIError.invalid(param, "\(param) must not contain the NUL character (U+0000).")
+        }
     }
 
     /// A string that must be present and non-empty.
@@ -58,10 +67,10 @@ struct Body {
     /// An integer; nil when absent or null. Numbers with a fraction are rejected.
     func integer(_ key: String) throws(APIError) -> Int64? {
         guard let value = fields[key], value != .null else { return nil }
+        let outOfRange = APIError.invalid(name(key), "\(name(key)) must be an integer (no fraction) within 64 bits.")
+        if case .outOfRangeNumber = value { throw outOfRange }
         guard case .number(let number) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an integer.") }
-        guard let integer = Self.exactInteger(number) else {
-            throw APIError.invalid(name(key), "\(name(key)) must be an integer (no fraction) within 64 bits.")
-        }
+        guard let integer = Self.exactInteger(number) else { throw outOfRange }
         return integer
     }
 
@@ -74,6 +83,7 @@ struct Body {
     /// A decimal number, exact as written.
     func decimal(_ key: String) throws(APIError) -> Decimal? {
         guard let value = fields[key], value != .null else { return nil }
+        if case .outOfRangeNumber = value { throw APIError.invalid(name(key), "\(name(key)) is out of range.") }
         guard case .number(let number) = value else { throw APIError.invalid(name(key), "\(name(key)) must be a number.") }
         return number
     }
@@ -108,9 +118,13 @@ struct Body {
         guard case .object(let pairs) = value else { throw APIError.invalid(name(key), "\(name(key)) must be an object of strings.") }
         var values: [String: String] = [:]
         for (name, item) in pairs {
+            try Self.refuseNUL(name, "\(self.name(key))[\(name)]")
             switch item {
-            case .string(let text): values[name] = text
+            case .string(let text):
+                try Self.refuseNUL(text, "\(self.name(key))[\(name)]")
+                values[name] = text
             case .number(let number): values[name] = number.description
+            case .outOfRangeNumber(let number): values[name] = number.description
             case .bool(let flag): values[name] = flag ? "true" : "false"
             default: throw APIError.invalid("\(self.name(key))[\(name)]", "Metadata values must be strings.")
             }
@@ -145,6 +159,7 @@ struct Body {
             guard case .string(let text) = item else {
                 throw APIError.invalid("\(name(key))[\(index)]", "\(name(key))[\(index)] must be a string.")
             }
+            try Self.refuseNUL(text, "\(name(key))[\(index)]")
             result.append(text)
         }
         return result

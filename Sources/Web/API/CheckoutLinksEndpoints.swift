@@ -4,7 +4,7 @@ import Foundation
 /// `/v1/prices` and `/v1/checkout_links` (the checkout-links reference: snake_case, Basic or
 /// Bearer auth, `Idempotency-Key` required on create).
 enum CheckoutLinksEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/prices", createPrice)
         router.add("GET", "/v1/prices", { context in
             let request = try context.pageRequest()
@@ -99,12 +99,15 @@ enum CheckoutLinksEndpoints {
     /// hosted_confirmation: {custom_message}}`.
     static func afterCompletion(_ body: Body) throws -> CheckoutLink.AfterCompletion? {
         guard let after = try body.object("after_completion") else { return nil }
+        // Both members are read whatever the type, so that a malformed one is refused rather than
+        // silently ignored.
+        let redirect = try after.object("redirect"), confirmation = try after.object("hosted_confirmation")
         switch try after.requiredString("type") {
         case "redirect":
-            guard let redirect = try after.object("redirect") else { throw APIError.missing(after.name("redirect")) }
+            guard let redirect else { throw APIError.missing(after.name("redirect")) }
             return .redirect(url: try redirect.requiredString("url"))
         case "hosted_confirmation":
-            return .hostedConfirmation(customMessage: try after.object("hosted_confirmation")?.string("custom_message"))
+            return .hostedConfirmation(customMessage: try confirmation?.string("custom_message"))
         default:
             throw APIError.invalid(after.name("type"), "after_completion[type] must be redirect or hosted_confirmation.")
         }

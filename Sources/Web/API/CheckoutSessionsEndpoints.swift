@@ -3,7 +3,7 @@ import Foundation
 
 /// `/v1/checkout/sessions` (Duro, camelCase).
 enum CheckoutSessionsEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/checkout/sessions", create)
         router.add("GET", "/v1/checkout/sessions", list)
         router.add("GET", "/v1/checkout/sessions/:id", retrieve)
@@ -90,7 +90,7 @@ enum CheckoutSessionsEndpoints {
 
 /// What checkouts leave behind: customers, transactions, subscriptions (read-only).
 enum RecordsEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("GET", "/v1/customers", { context in
             let request = try context.pageRequest()
             return .json(200, listJSON(try context.read { try $0.customers(in: context.scope, request) }, url: "/v1/customers", render: json))

@@ -3,10 +3,10 @@ import Foundation
 
 /// `/v1/events` and `/v1/webhook_endpoints`.
 enum EventsEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("GET", "/v1/events", { context in
             let request = try context.pageRequest()
-            let type = context.request.query["type"].flatMap { $0.isEmpty ? nil : $0 }
+            let type = context.request.query["type"]
             if let type, Event.Kind(rawValue: type) == nil {
                 throw APIError.invalid("type", "'\(type)' is not an event type.")
             }

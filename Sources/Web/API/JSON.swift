@@ -7,6 +7,10 @@ public indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Decimal)
+    /// A number of a request body beyond what `Decimal` holds (magnitudes past about 10^165, or
+    /// fractions under 10^-128): valid JSON all the same, so it must not make the body "invalid
+    /// JSON". Kept as the nearest `Double`; no amount, count or date accepts it.
+    case outOfRangeNumber(Double)
     case string(String)
     case array([JSON])
     /// Keys in the order they were written (output) or in no particular order (input).
@@ -20,6 +24,7 @@ public indirect enum JSON: Sendable, Equatable {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
         case let (.number(a), .number(b)): a == b
+        case let (.outOfRangeNumber(a), .outOfRangeNumber(b)): a == b
         case let (.string(a), .string(b)): a == b
         case let (.array(a), .array(b)): a == b
         case let (.serialized(a), .serialized(b)): a == b
@@ -67,6 +72,7 @@ public indirect enum JSON: Sendable, Equatable {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value): out.append(contentsOf: value.description.utf8)
+        case .outOfRangeNumber(let value): out.append(contentsOf: value.description.utf8)
         case .string(let value): Self.writeString(value, to: &out)
         case .serialized(let bytes): out.append(contentsOf: bytes)
         case .array(let values):
@@ -120,6 +126,8 @@ extension JSON: Decodable {
             self = .bool(value)
         } else if let value = try? container.decode(Decimal.self) {
             self = .number(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .outOfRangeNumber(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSON].self) {

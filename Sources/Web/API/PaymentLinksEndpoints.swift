@@ -5,7 +5,7 @@ import Foundation
 /// link (Duro, camelCase); one with `amount_usd`/`payment_method_id` an amount link (billing.io,
 /// snake_case). Each link is returned in the shape it was made in.
 enum PaymentLinksEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/payment-links", create)
         router.add("GET", "/v1/payment-links", list)
         router.add("GET", "/v1/payment-links/:id", retrieve)

@@ -2,7 +2,7 @@ import Billing
 
 /// `/v1/plans`: create, retrieve, list, update. camelCase, like the Duro references.
 enum PlansEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/plans", create)
         router.add("GET", "/v1/plans", list)
         router.add("GET", "/v1/plans/:id", retrieve)

@@ -3,7 +3,7 @@ import Foundation
 
 /// `/v1/promo-codes` (Duro, camelCase).
 enum PromoCodesEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("POST", "/v1/promo-codes", create)
         router.add("GET", "/v1/promo-codes", { context in
             let request = try context.pageRequest()

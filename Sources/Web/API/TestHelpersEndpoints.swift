@@ -10,7 +10,7 @@ import Foundation
 ///   (with its events) before the answer, so a test sees it at once.
 /// - `GET /v1/test_helpers/last_completion?link=ID`: the newest completed session of a link.
 enum TestHelpersEndpoints {
-    static func register(in router: inout Router<APIHandler>) {
+    static func register(in router: inout Router<APIEndpoint>) {
         router.add("GET", "/v1/test_helpers/clock", testModeOnly { context in .json(200, json(context.time, context.scope)) })
         router.add("POST", "/v1/test_helpers/clock", testModeOnly(moveClock))
         router.add("DELETE", "/v1/test_helpers/clock", testModeOnly { context in

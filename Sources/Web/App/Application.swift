@@ -11,7 +11,7 @@ public struct ApplicationConfiguration: Sendable {
     public var databasePath = "./data/checkout.sqlite"
     /// Base URL customers reach the pages on; defaults to `http://HOST:PORT` once bound.
     public var publicURL: String?
-    /// Folder holding `Templates/` and `Public/`.
+    /// Folder holding `Templates/`, `Public/` and `OpenAPI/`.
     public var resourcesDirectory = Application.defaultResourcesDirectory()
     /// What charges cards in each mode.
     public var processors = PaymentProcessors()
@@ -62,7 +62,8 @@ public final class Application: Sendable {
         self.dispatcher = dispatcher
         sweeper = ExpirySweeper(store: store, time: time, interval: configuration.sweepInterval, publicURL: baseURL,
                                 logger: logger, afterSweep: dispatcher.wake)
-        let api = API(store: store, time: time, publicURL: baseURL, logger: logger, afterWrite: dispatcher.wake)
+        let api = API(store: store, time: time, publicURL: baseURL, logger: logger,
+                      document: try OpenAPIDocument(resourcesDirectory: resources.path), afterWrite: dispatcher.wake)
         self.api = api
         let pages = try Pages(renderer: renderer, store: store, time: time, processors: configuration.processors,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
@@ -117,7 +118,7 @@ public final class Application: Sendable {
         }
     }
 
-    /// Where `Templates/` and `Public/` are looked for when not configured: `$CHECKOUT_RESOURCES`,
+    /// Where `Templates/`, `Public/` and `OpenAPI/` are looked for when not configured: `$CHECKOUT_RESOURCES`,
     /// the working directory, or the package root above a `.build/<config>/checkout` binary.
     public static func defaultResourcesDirectory() -> String {
         if let configured = ProcessInfo.processInfo.environment["CHECKOUT_RESOURCES"] { return configured }

@@ -34,6 +34,20 @@ struct Router<Handler: Sendable>: Sendable {
         routes.append(Route(method: method, segments: Array(segments), handler: handler))
     }
 
+    /// Every route as it was added: its method and its pattern (`/v1/plans/:id`), in order. What the
+    /// API documents is checked against this list, so an endpoint cannot exist undocumented.
+    var registeredRoutes: [(method: String, pattern: String)] {
+        routes.map { route in
+            let path = route.segments.map { segment in
+                switch segment {
+                case .literal(let text): text
+                case .parameter(let name): ":\(name)"
+                }
+            }
+            return (route.method, "/" + path.joined(separator: "/"))
+        }
+    }
+
     /// Looks up a request. `HEAD` is answered by `GET` routes.
     func match(method: String, segments: [Substring]) -> Match {
         var best: (route: Route, parameters: [String: String], literals: Int)?

@@ -28,6 +28,11 @@ final class TestServer: @unchecked Sendable {
         var configuration = ApplicationConfiguration()
         configuration.server.port = 0
         configuration.server.threads = 2
+        // Tests run in parallel on a pool of one thread per core and block it while they wait for
+        // the server; a test that opened connections (the concurrency tests send all but the last
+        // byte first) can wait its turn longer than the default 30 s idle timeout on a loaded
+        // machine, and would then find its connections closed.
+        configuration.server.connectionTimeout = 600
         configuration.databasePath = self.databasePath
         configuration.resourcesDirectory = TestServer.packageRoot.path
         configure(&configuration)
