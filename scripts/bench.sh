@@ -323,9 +323,26 @@ bench_row "GET /pl_… (hosted page)" "$OURS/$LINK_ID" "$NGINX/$LINK_ID"
 bench_ours "POST /cl_… (durable completion)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
 # The same with one webhook endpoint listening to every event: each completion also queues a
 # signed delivery, sent while the load goes on.
-curl -sS --fail -o /dev/null -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 'Content-Type: application/json' \
-    -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}" || die "creating a webhook endpoint failed."
+ENDPOINT_JSON=$(curl -sS --fail -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}") || die "creating a webhook endpoint failed."
+ENDPOINT_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$ENDPOINT_JSON")
 bench_ours "POST /cl_… (durable completion, 1 webhook endpoint)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
+
+# Deliveries run at background priority: under this load they may fall behind. How long after the
+# load the newest event reached the endpoint (the newest delivery is of the newest event).
+newest() { curl -sS "$OURS$1?limit=1" -H "$AUTH" | python3 -c "import json, sys; d = json.load(sys.stdin)['data']; print(d[0]['$2'] if d else '')"; }
+DRAIN_START=$(date +%s.%N)
+LAST_EVENT=$(newest /v1/events id)
+DRAINED=
+for _ in $(seq ${BENCH_DRAIN_POLLS:-1200}); do
+    [[ $(newest "/v1/webhook_endpoints/$ENDPOINT_ID/deliveries" event) == "$LAST_EVENT" ]] && { DRAINED=1; break; }
+    sleep 0.1
+done
+DRAIN_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $DRAIN_START:.1f}')")
+if [[ -z $DRAINED ]]; then
+    NEWEST_DELIVERY=$(curl -sS "$OURS/v1/webhook_endpoints/$ENDPOINT_ID/deliveries?limit=1" -H "$AUTH" | head -c 600)
+    WARNINGS+=("webhook deliveries had not caught up $DRAIN_SECONDS s after the load (newest event $LAST_EVENT); newest delivery: $NEWEST_DELIVERY")
+fi
 
 stop_process "$OURS_PID" TERM checkout && OURS_PID=
 
@@ -333,5 +350,7 @@ stop_process "$OURS_PID" TERM checkout && OURS_PID=
 STARTUP=$(python3 scripts/startup-time.py "$BIN" 20 Examples/fixture-e2e/fixtures.json | tail -1)
 
 mkdir -p "$OUT_DIR"
-{ print_table; echo; echo "Fixture server start-up (--db :memory: --port 0 --fixtures Examples/fixture-e2e/fixtures.json): $STARTUP"; } \
+{ print_table; echo
+  echo "Webhook deliveries: the last event of the 1-endpoint row reached the endpoint ${DRAIN_SECONDS} s after the load ended."
+  echo; echo "Fixture server start-up (--db :memory: --port 0 --fixtures Examples/fixture-e2e/fixtures.json): $STARTUP"; } \
     | tee "$OUT_DIR/bench.md"

@@ -8,9 +8,11 @@ import Synchronization
 /// next one scheduled by the retry policy, in the database: after a crash the dispatcher simply
 /// finds the pending deliveries again.
 ///
-/// Sending runs at background priority (see `BackgroundPriority`): under full load payments come
-/// first and deliveries catch up after. The senders' database work runs on a `ForegroundWorker`
-/// of normal priority, so that the write lock is never held by a thread the scheduler starves.
+/// Its threads run at normal priority on purpose. They take SQLite's single write lock to record
+/// what was sent; a thread of lowered priority holding that lock on a saturated machine is
+/// preempted by everything else while every payment waits for it (a priority inversion). Its
+/// cost is kept low instead: libcurl on a kept-alive connection per endpoint, and one transaction
+/// per batch of deliveries.
 final class WebhookDispatcher: Sendable {
     /// A 2xx must arrive within this many seconds (10 unless configured).
     private let timeout: TimeInterval
@@ -23,8 +25,6 @@ final class WebhookDispatcher: Sendable {
     private let clients = Mutex<[String: WebhookClient]>([:])
     /// Endpoints with a send in flight.
     private let busy = Mutex<Set<String>>([])
-    /// Runs the background senders' transactions at normal priority.
-    private let database = ForegroundWorker()
     private let wakeup = DispatchSemaphore(value: 0)
     /// Set when a wake-up is pending, so that a burst of completions wakes the loop once.
     private let wakeRequested = Atomic<Bool>(false)
@@ -43,7 +43,6 @@ final class WebhookDispatcher: Sendable {
     /// Starts the dispatching thread (once).
     func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        database.start()
         Thread.detachNewThread { [self] in
             run()
             finished.signal()
@@ -65,7 +64,6 @@ final class WebhookDispatcher: Sendable {
         wakeup.signal()
         finished.wait()
         _ = sends.wait(timeout: .now() + timeout + 1)
-        database.stop()
         clients.withLock { $0.removeAll() }
     }
 
@@ -94,7 +92,6 @@ final class WebhookDispatcher: Sendable {
                 busy.withLock { _ = $0.insert(endpoint) }
                 sends.enter()
                 Thread.detachNewThread { [self] in
-                    BackgroundPriority.lowerCurrentThread()
                     let client = clients.withLock { $0.removeValue(forKey: endpoint) } ?? WebhookClient(timeout: timeout)
                     let sent = hasPending ? drain(endpoint: endpoint, client: client)
                         : drainNewEvents(endpoint: endpoint, client: client)
@@ -133,7 +130,7 @@ final class WebhookDispatcher: Sendable {
     private func drain(endpoint: String, client: WebhookClient) -> Int {
         let batch: [DueDelivery]
         do {
-            batch = try database.run { try self.store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) } }
+            batch = try store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) }
         } catch {
             logger.error("webhook dispatcher cannot read deliveries of \(endpoint): \(error)")
             return 0
@@ -152,9 +149,8 @@ final class WebhookDispatcher: Sendable {
         do {
             // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
             // which at-least-once delivery allows; money is never recorded this way.
-            let records = attempts.map { ($0.0.delivery.seq, $0.1) }
-            try database.run {
-                try self.store.write(durability: .relaxed) { ledger in try ledger.recordAttempts(records, policy: self.policy) }
+            try store.write(durability: .relaxed) { ledger in
+                try ledger.recordAttempts(attempts.map { ($0.0.delivery.seq, $0.1) }, policy: policy)
             }
         } catch {
             logger.error("cannot record webhook attempts of \(endpoint): \(error)")
@@ -168,7 +164,7 @@ final class WebhookDispatcher: Sendable {
     private func drainNewEvents(endpoint: String, client: WebhookClient) -> Int {
         let events: [NewEvent], through: Int64
         do {
-            (events, through) = try database.run { try self.store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) } }
+            (events, through) = try store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) }
         } catch {
             logger.error("webhook dispatcher cannot read new events for \(endpoint): \(error)")
             return 0
@@ -186,11 +182,8 @@ final class WebhookDispatcher: Sendable {
         // Stopped early: the mark goes no further than the last event handled.
         let mark = outcomes.count == events.count ? through : (outcomes.last?.event.seq ?? 0)
         do {
-            let handled = outcomes
-            try database.run {
-                try self.store.write(durability: .relaxed) { ledger in
-                    try ledger.recordNewEventDeliveries(endpointID: endpoint, handled, through: mark, policy: self.policy)
-                }
+            try store.write(durability: .relaxed) { ledger in
+                try ledger.recordNewEventDeliveries(endpointID: endpoint, outcomes, through: mark, policy: policy)
             }
         } catch {
             logger.error("cannot record webhook deliveries of \(endpoint): \(error)")
