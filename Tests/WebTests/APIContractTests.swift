@@ -48,6 +48,10 @@ import Testing
         ("/v1/checkout/sessions", #"{"amount":100,"customerEmail":""}"#, "customerEmail"),
         ("/v1/checkout/sessions", #"{"amount":100,"customerPhone":"½"}"#, "customerPhone"),
         ("/v1/checkout/sessions", #"{"amount":100,"customerPhone":"1\u0301"}"#, "customerPhone"),
+        // URLs without controls or spaces, which Foundation's parser lets through in a path.
+        ("/v1/checkout/sessions", #"{"amount":100,"successUrl":"https://shop.example/\u0007"}"#, "successUrl"),
+        ("/v1/webhook_endpoints", #"{"url":"https://shop.example/\u001c","enabled_events":["*"]}"#, "url"),
+        ("/v1/webhook_endpoints", #"{"url":"https://shop.example/\u0085","enabled_events":["*"]}"#, "url"),
         // after_completion: the member the type does not use is still checked.
         ("/v1/checkout_links", link + #","after_completion":{"type":"hosted_confirmation","redirect":[null]}}"#, "after_completion[redirect]"),
         ("/v1/checkout_links", link + #","after_completion":{"type":"redirect","redirect":{"url":"https://a.example"},"hosted_confirmation":7}}"#,
