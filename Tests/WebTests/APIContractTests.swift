@@ -89,6 +89,17 @@ import Testing
         #expect(plan["metadata"] as? [String: String] == ["big": "1e+300"])
     }
 
+    /// No body is "no changes"; a body that is only white space is not JSON.
+    @Test(arguments: [("", 200), ("\r", 400), (" \n", 400), ("{}", 200)])
+    func aBodyOfWhiteSpaceIsNotJSON(body: String, status: Int) throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let id = try #require(try server.create("/v1/plans", #"{"name":"x","amount":1}"#)["id"] as? String)
+        let response = try server.api("POST", "/v1/plans/\(id)", json: body)
+        #expect(response.status == status)
+        if status == 400 { #expect(response.errorCode == "invalid_json") }
+    }
+
     @Test func anEmptyEventTypeIsNotATypeOfEvent() throws {
         let server = try TestServer()
         defer { server.stop() }
