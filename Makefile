@@ -3,6 +3,7 @@
 #   make test   the whole test suite, as CI runs it (Swift tests, then real-browser checks)
 #   make bench  throughput and latency beside nginx, on loopback
 #   make deps   install the Debian packages the build needs (only those missing)
+#   make schemathesis  the API against its OpenAPI document (scripts/schemathesis.sh)
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -12,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./data/checkout.sqlite
 
-.PHONY: deps bench-deps build release run test bench clean
+.PHONY: deps bench-deps build release run test bench clean schemathesis
 
 define install_missing
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -42,6 +43,10 @@ test: deps
 	swift build
 	swift test
 	bash scripts/browser-tests.sh
+
+schemathesis: deps
+	swift build --product checkout
+	bash scripts/schemathesis.sh
 
 bench: bench-deps release
 	bash scripts/bench.sh
