@@ -4,6 +4,7 @@
 #   make e2e    real-browser journeys, accessibility and HTML validity of the hosted pages
 #   make bench  throughput and latency beside nginx, on loopback
 #   make deps   install the Debian packages the build needs (only those missing)
+#   make schemathesis  the API against its OpenAPI document (scripts/schemathesis.sh)
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -13,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./data/checkout.sqlite
 
-.PHONY: deps bench-deps build release run test e2e bench clean
+.PHONY: deps bench-deps build release run test e2e bench clean schemathesis
 
 define install_missing
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -47,6 +48,10 @@ test: deps
 
 e2e: deps
 	bash scripts/e2e.sh
+
+schemathesis: deps
+	swift build --product checkout
+	bash scripts/schemathesis.sh
 
 bench: bench-deps release
 	bash scripts/bench.sh

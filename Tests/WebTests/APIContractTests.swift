@@ -48,6 +48,10 @@ import Testing
         ("/v1/checkout/sessions", #"{"amount":100,"customerEmail":""}"#, "customerEmail"),
         ("/v1/checkout/sessions", #"{"amount":100,"customerPhone":"½"}"#, "customerPhone"),
         ("/v1/checkout/sessions", #"{"amount":100,"customerPhone":"1\u0301"}"#, "customerPhone"),
+        // URLs without controls or spaces, which Foundation's parser lets through in a path.
+        ("/v1/checkout/sessions", #"{"amount":100,"successUrl":"https://shop.example/\u0007"}"#, "successUrl"),
+        ("/v1/webhook_endpoints", #"{"url":"https://shop.example/\u001c","enabled_events":["*"]}"#, "url"),
+        ("/v1/webhook_endpoints", #"{"url":"https://shop.example/\u0085","enabled_events":["*"]}"#, "url"),
         // after_completion: the member the type does not use is still checked.
         ("/v1/checkout_links", link + #","after_completion":{"type":"hosted_confirmation","redirect":[null]}}"#, "after_completion[redirect]"),
         ("/v1/checkout_links", link + #","after_completion":{"type":"redirect","redirect":{"url":"https://a.example"},"hosted_confirmation":7}}"#,
@@ -83,6 +87,17 @@ import Testing
         defer { server.stop() }
         let plan = try server.create("/v1/plans", #"{"name":"x","amount":1,"unknown":[1.7976931348623157e+308,-2.2e-308],"metadata":{"big":1e300}}"#)
         #expect(plan["metadata"] as? [String: String] == ["big": "1e+300"])
+    }
+
+    /// No body is "no changes"; a body that is only white space is not JSON.
+    @Test(arguments: [("", 200), ("\r", 400), (" \n", 400), ("{}", 200)])
+    func aBodyOfWhiteSpaceIsNotJSON(body: String, status: Int) throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let id = try #require(try server.create("/v1/plans", #"{"name":"x","amount":1}"#)["id"] as? String)
+        let response = try server.api("POST", "/v1/plans/\(id)", json: body)
+        #expect(response.status == status)
+        if status == 400 { #expect(response.errorCode == "invalid_json") }
     }
 
     @Test func anEmptyEventTypeIsNotATypeOfEvent() throws {

@@ -125,14 +125,23 @@ extension CheckoutSession {
 }
 
 /// URLs merchants give for redirects: absolute, http or https, with a host, at most 2048
-/// characters. Anything else (`javascript:`, relative paths) is refused.
+/// characters, without controls or spaces. Anything else (`javascript:`, relative paths) is refused.
 public enum RedirectURL {
     /// Longest URL accepted.
     public static let maximumLength = 2048
 
+    /// Code points no URL may hold: controls (C0, DEL, C1) and every kind of space. Foundation's
+    /// parser lets controls through in a path, and the URL ends up in a `Location` header.
+    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0...0x20, 0x7F...0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: true
+        default: false
+        }
+    }
+
     /// Whether `text` is acceptable.
     public static func isValid(_ text: String) -> Bool {
-        guard text.codePointCount <= maximumLength, !text.contains(where: { $0.isWhitespace }),
+        guard text.codePointCount <= maximumLength, !text.unicodeScalars.contains(where: isForbidden),
               let components = URLComponents(string: text.replacingOccurrences(of: "{CHECKOUT_SESSION_ID}", with: "x")),
               let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = components.host, !host.isEmpty

@@ -8,9 +8,10 @@ struct Body {
     /// Where this object sits in the request, for error params (`line_items[0][price_data]`).
     let prefix: String
 
-    /// Parses the request body. An empty body is an empty object.
+    /// Parses the request body. No body at all is an empty object; a body of only spaces or line
+    /// breaks is not JSON, and is refused like any other.
     init(_ bytes: [UInt8]) throws(APIError) {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+        if bytes.isEmpty {
             fields = [:]
             prefix = ""
             return
