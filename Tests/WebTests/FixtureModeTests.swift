@@ -170,7 +170,8 @@ import Testing
         let advanced = try server.api("POST", "/v1/test_helpers/clock", key: Self.key, json: #"{"advance_seconds": 10}"#)
         #expect(advanced.json["now_unix"] as? Int == Int(target.unixSeconds) + 10)
         for bad in [#"{}"#, #"{"advance_seconds": 0}"#, #"{"advance_seconds": -5}"#, #"{"advance_seconds": 1.5}"#,
-                    #"{"advance_seconds": 1, "frozen_at": 1}"#, #"{"frozen_at": "tomorrow"}"#] {
+                    #"{"advance_seconds": 1, "frozen_at": 1}"#, #"{"frozen_at": "tomorrow"}"#,
+                    #"{"frozen_at": 9007199254740991}"#, #"{"advance_seconds": 316224000}"#] {
             let response = try server.api("POST", "/v1/test_helpers/clock", key: Self.key, json: bad)
             #expect(response.status == 400, "\(bad)")
         }

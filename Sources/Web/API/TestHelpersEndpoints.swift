@@ -20,7 +20,8 @@ enum TestHelpersEndpoints {
         router.add("GET", "/v1/test_helpers/last_completion", testModeOnly(lastCompletion))
     }
 
-    /// The longest single move of a test clock: ten years, far past any expiry this server knows.
+    /// The longest single move of a test clock, and how far ahead of the wall clock a test clock
+    /// may ever be: ten years, far past any expiry this server knows (and dates stay 4-digit years).
     static let maximumAdvance: Int64 = 10 * 366 * 86_400
 
     /// Wraps a handler so that live mode answers 404.
@@ -37,10 +38,14 @@ enum TestHelpersEndpoints {
     @Sendable static func moveClock(_ context: APIContext) throws -> Response {
         let body = context.body
         let organization = context.scope.organizationID
+        let latest = context.time.wall.now().addingTimeInterval(TimeInterval(maximumAdvance))
         switch (body.has("advance_seconds"), body.has("frozen_at")) {
         case (true, false):
             guard let seconds = try body.integer("advance_seconds"), (1...maximumAdvance).contains(seconds) else {
                 throw APIError.invalid("advance_seconds", "advance_seconds must be an integer from 1 to \(maximumAdvance); a clock never goes back.")
+            }
+            guard context.now.addingTimeInterval(TimeInterval(seconds)) <= latest else {
+                throw APIError.invalid("advance_seconds", "A test clock can be at most ten years ahead of the real time (until \(latest.iso8601)).")
             }
             context.time.advance(organization, by: TimeInterval(seconds))
         case (false, true):
@@ -51,6 +56,9 @@ enum TestHelpersEndpoints {
             } else {
                 guard let date = try body.date("frozen_at") else { throw APIError.missing("frozen_at") }
                 instant = date
+            }
+            guard instant <= latest else {
+                throw APIError.invalid("frozen_at", "frozen_at can be at most ten years ahead of the real time (until \(latest.iso8601)).")
             }
             guard context.time.freeze(organization, at: instant) != nil else {
                 throw APIError.invalid("frozen_at", "frozen_at is before the clock's current time (\(context.now.iso8601)); a clock never goes back.")
