@@ -269,6 +269,19 @@ extension Ledger {
         return try page(of: "checkout_session", in: scope, request, filter: filter, decode: CheckoutSession.init(row:))
     }
 
+    /// A new checkout session's page token: `given` when there is one (16 to 64 letters and digits,
+    /// unused), 32 random characters otherwise.
+    func newSessionToken(_ given: String?) throws -> String {
+        guard let given else { return Identifier.random(CheckoutSession.tokenLength) }
+        guard Identifier.isRandomPart(given.utf8, length: 16...64) else {
+            throw BillingError.invalid("token", "token must be 16 to 64 letters and digits.")
+        }
+        if try fetchValue(Bool.self, "SELECT 1 FROM checkout_session WHERE token = ?", arguments: [given]) == true {
+            throw BillingError(.alreadyExists, "The token '\(given)' is already used.", param: "token")
+        }
+        return given
+    }
+
     /// The newest completed session of the payment link or checkout link `linkID` of `scope`, if
     /// any. The link must exist in the scope.
     public func lastCompletedSession(linkID: String, in scope: Scope) throws -> CheckoutSession? {

@@ -54,7 +54,7 @@ public enum SecretKey {
             return nil
         }
         let rest = key.utf8.dropFirst(8)
-        guard (16...128).contains(rest.count), rest.allSatisfy({ Identifier.alphabet.contains($0) }) else {
+        guard Identifier.isRandomPart(rest, length: 16...128) else {
             return nil
         }
         return mode

@@ -40,7 +40,13 @@ public enum Identifier {
     public static func looksLike(_ text: String, prefix: String) -> Bool {
         guard text.hasPrefix(prefix + "_") else { return false }
         let rest = text.utf8.dropFirst(prefix.utf8.count + 1)
-        return (16...64).contains(rest.count) && rest.allSatisfy { alphabet.contains($0) }
+        return isRandomPart(rest, length: 16...64)
+    }
+
+    /// Whether `characters` could be the random part of an id, token or key: `length` characters,
+    /// all of the alphabet. Given ids, tokens, secrets and keys are held to the generated shape.
+    static func isRandomPart(_ characters: some Collection<UInt8>, length: ClosedRange<Int>) -> Bool {
+        length.contains(characters.count) && characters.allSatisfy { alphabet.contains($0) }
     }
 }
 
@@ -76,19 +82,6 @@ extension Ledger {
         }
         if try fetchValue(Bool.self, "SELECT 1 FROM \(table) WHERE id = ?", arguments: [given]) == true {
             throw BillingError(.alreadyExists, "The id '\(given)' is already used.", param: "id")
-        }
-        return given
-    }
-
-    /// A new checkout session's page token: `given` when there is one (16 to 64 letters and digits,
-    /// unused), 32 random characters otherwise.
-    func newSessionToken(_ given: String?) throws -> String {
-        guard let given else { return Identifier.random(CheckoutSession.tokenLength) }
-        guard (16...64).contains(given.utf8.count), given.utf8.allSatisfy({ Identifier.alphabet.contains($0) }) else {
-            throw BillingError.invalid("token", "token must be 16 to 64 letters and digits.")
-        }
-        if try fetchValue(Bool.self, "SELECT 1 FROM checkout_session WHERE token = ?", arguments: [given]) == true {
-            throw BillingError(.alreadyExists, "The token '\(given)' is already used.", param: "token")
         }
         return given
     }

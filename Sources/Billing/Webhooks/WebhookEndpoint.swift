@@ -61,7 +61,7 @@ extension WebhookEndpoint {
     static func secret(given: String?) throws -> String {
         guard let given else { return "whsec_" + Identifier.random(32) }
         let rest = given.utf8.dropFirst(6)
-        guard given.hasPrefix("whsec_"), (16...128).contains(rest.count), rest.allSatisfy({ Identifier.alphabet.contains($0) }) else {
+        guard given.hasPrefix("whsec_"), Identifier.isRandomPart(rest, length: 16...128) else {
             throw BillingError.invalid("secret", "secret must be 'whsec_' followed by 16 to 128 letters and digits.")
         }
         return given

@@ -66,9 +66,9 @@ public final class BillingTime: Sendable {
     }
 
     /// Organizations with a test clock: the expiry sweep treats their test objects separately.
-    var adjustedOrganizations: [String: TestClock] {
-        guard anyTestClock.load(ordering: .relaxed) else { return [:] }
-        return testClocks.withLock { $0 }
+    var adjustedOrganizations: [String] {
+        guard anyTestClock.load(ordering: .relaxed) else { return [] }
+        return testClocks.withLock { Array($0.keys) }
     }
 
     /// Moves the organization's test clock forward by `seconds` (a frozen clock stays frozen, later).

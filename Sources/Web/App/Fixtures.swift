@@ -21,11 +21,36 @@ import Yams
 /// transaction: a file with one fault creates nothing, and the fault is reported with the file,
 /// the path inside it and the problem.
 enum Fixtures {
-    /// The lists an organization may hold, in creation order.
-    static let kinds = ["plans", "prices", "promo_codes", "payment_links", "checkout_links", "checkout_sessions",
-                        "webhook_endpoints"]
+    /// Creates one object from its entry with the endpoint's own reading of the fields.
+    typealias Creator = @Sendable (_ object: Body, _ identity: GivenIdentity, _ ledger: Ledger, _ scope: Scope, _ now: Date) throws -> Void
+
+    /// The lists an organization may hold, in creation order, each with how its objects are made.
+    static let kinds: [(name: String, create: Creator)] = [
+        ("plans", { object, identity, ledger, scope, now in
+            _ = try ledger.createPlan(PlansEndpoints.draft(object), in: scope, now: now, identity: identity)
+        }),
+        ("prices", { object, identity, ledger, scope, now in
+            _ = try ledger.createPrice(CheckoutLinksEndpoints.priceDraft(object), in: scope, now: now, identity: identity)
+        }),
+        ("promo_codes", { object, identity, ledger, scope, now in
+            _ = try ledger.createPromoCode(PromoCodesEndpoints.draft(object), in: scope, now: now, identity: identity)
+        }),
+        ("payment_links", { object, identity, ledger, scope, now in
+            _ = try PaymentLinksEndpoints.create(PaymentLinksEndpoints.draft(object), in: ledger, scope: scope, now: now,
+                                                 identity: identity)
+        }),
+        ("checkout_links", { object, identity, ledger, scope, now in
+            _ = try ledger.createCheckoutLink(CheckoutLinksEndpoints.draft(object), in: scope, now: now, identity: identity)
+        }),
+        ("checkout_sessions", { object, identity, ledger, scope, now in
+            _ = try ledger.createSession(CheckoutSessionsEndpoints.draft(object), in: scope, now: now, identity: identity)
+        }),
+        ("webhook_endpoints", { object, identity, ledger, scope, now in
+            _ = try ledger.createWebhookEndpoint(EventsEndpoints.endpointDraft(object), in: scope, now: now, identity: identity)
+        }),
+    ]
     /// The fields of an organization entry.
-    static let organizationFields = ["handle", "name", "test_key", "live_key"] + kinds
+    static let organizationFields = ["handle", "name", "test_key", "live_key"] + kinds.map(\.name)
 
     /// Reads `file` and creates everything it holds in `store`, at `now`, all or nothing.
     static func load(file: String, into store: Store, now: Date) throws {
@@ -84,39 +109,15 @@ enum Fixtures {
         }
         let organization = created.organization
         for kind in kinds {
-            guard let objects = try fault(at: path, { try entry.objects(kind) }) else { continue }
+            guard let objects = try fault(at: path, { try entry.objects(kind.name) }) else { continue }
             for object in objects {
                 try fault(at: object.prefix) {
                     let scope = Scope(organizationID: organization.id, mode: try object.bool("livemode") == true ? .live : .test)
                     let identity = GivenIdentity(id: try object.string("id"), token: try object.string("token"),
                                                  secret: try object.string("secret"))
-                    try create(kind, object, identity: identity, in: ledger, scope: scope, now: now)
+                    try kind.create(object, identity, ledger, scope, now)
                 }
             }
-        }
-    }
-
-    /// Creates one object of `kind` with the endpoint's own reading of its fields.
-    private static func create(_ kind: String, _ object: Body, identity: GivenIdentity, in ledger: Ledger, scope: Scope,
-                               now: Date) throws {
-        switch kind {
-        case "plans":
-            _ = try ledger.createPlan(PlansEndpoints.draft(object), in: scope, now: now, identity: identity)
-        case "prices":
-            _ = try ledger.createPrice(CheckoutLinksEndpoints.priceDraft(object), in: scope, now: now, identity: identity)
-        case "promo_codes":
-            _ = try ledger.createPromoCode(PromoCodesEndpoints.draft(object), in: scope, now: now, identity: identity)
-        case "payment_links":
-            _ = try PaymentLinksEndpoints.create(PaymentLinksEndpoints.draft(object), in: ledger, scope: scope, now: now,
-                                                 identity: identity)
-        case "checkout_links":
-            _ = try ledger.createCheckoutLink(CheckoutLinksEndpoints.draft(object), in: scope, now: now, identity: identity)
-        case "checkout_sessions":
-            _ = try ledger.createSession(CheckoutSessionsEndpoints.draft(object), in: scope, now: now, identity: identity)
-        case "webhook_endpoints":
-            _ = try ledger.createWebhookEndpoint(EventsEndpoints.endpointDraft(object), in: scope, now: now, identity: identity)
-        default:
-            preconditionFailure("unknown fixture kind \(kind)")
         }
     }
 

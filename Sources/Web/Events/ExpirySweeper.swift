@@ -51,9 +51,9 @@ final class ExpirySweeper: Sendable {
     /// One pass: everything on the wall clock, then the test objects of each organization on a
     /// test clock at that clock's time.
     func sweep() {
-        let testClocks = time.adjustedOrganizations
-        sweep(.everythingExcept(testModeOf: Array(testClocks.keys))) { time.wall.now() }
-        for organizationID in testClocks.keys {
+        let onTestClocks = time.adjustedOrganizations
+        sweep(.everythingExcept(testModeOf: onTestClocks)) { time.wall.now() }
+        for organizationID in onTestClocks {
             let scope = Scope(organizationID: organizationID, mode: .test)
             sweep(.scope(scope)) { time.now(for: scope) }
         }
