@@ -4,15 +4,16 @@ import Synchronization
 
 /// The durable home of every billing object: one SQLite database reached through GRDB.
 ///
-/// A file database is a `DatabasePool` (WAL: concurrent readers, one writer) with
-/// `synchronous = FULL`, because a payment acknowledged to a customer must survive power loss, and
-/// a busy timeout, so a second process (the `checkout keys` command) waits instead of failing.
+/// A file database is a `DatabasePool` (WAL: concurrent readers, one writer) with a busy timeout,
+/// so a second process (the `checkout keys` command) waits instead of failing. A payment
+/// acknowledged to a customer must survive power loss: a durable write returns only once its
+/// commit is flushed to disk, by group commit (`GroupCommit`) rather than inside the write lock.
 /// `:memory:` gives a throwaway `DatabaseQueue` for tests and fixtures.
 public final class Store: Sendable {
     /// The path given at opening, or `:memory:`.
     public let path: String
     private let writer: any DatabaseWriter
-    private let commits = Mutex<UInt64>(0)
+    private let groupCommit: GroupCommit
 
     /// How long a connection waits for another process's write lock before failing.
     public static let busyTimeout: TimeInterval = 5
@@ -24,9 +25,6 @@ public final class Store: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             if path == ":memory:" {
                 writer = try DatabaseQueue(configuration: configuration)
@@ -34,12 +32,15 @@ public final class Store: Sendable {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let pool = try DatabasePool(path: path, configuration: configuration)
-                // GRDB sets its writer to `synchronous = NORMAL` when it turns WAL on, after
-                // `prepareDatabase` ran: without this, commits would not be fsynced.
-                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                // Commits append to the WAL without flushing it; `GroupCommit` flushes it after the
+                // write lock is released. (GRDB chooses NORMAL for a WAL writer too; this does not
+                // rely on it.)
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 writer = pool
             }
             try Schema.migrator.migrate(writer)
+            // Opened once the WAL exists (after the first write); flushes the migrations.
+            groupCommit = try GroupCommit(databasePath: path == ":memory:" ? nil : path)
         } catch let error as DatabaseError {
             throw BillingError(.invalidState, "Cannot open database at \(path): \(error.message ?? error.description)")
         }
@@ -59,27 +60,37 @@ public final class Store: Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before the first
     /// read, so a check and the write that depends on it can never interleave with another writer.
-    /// Everything `body` did is committed together, or nothing is if it throws.
+    /// Everything `body` did is committed together, or nothing is if it throws. A `.full` write
+    /// returns only once its commit is on disk.
     public func write<T>(durability: Durability = .full, _ body: (Ledger) throws -> T) throws -> T {
-        let value = try translatingErrors {
+        let (value, commit) = try translatingErrors {
             try writer.writeWithoutTransaction { db in
-                if durability == .relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if durability == .relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(Ledger(db: db))
                     return .commit
                 }
-                return result!
+                return (result!, groupCommit.didCommit())
             }
         }
-        commits.withLock { $0 += 1 }
+        if durability == .full { groupCommit.waitUntilDurable(commit) }
         return value
+    }
+
+    /// Returns once every commit made so far is on disk. Call it before anything read from the
+    /// database leaves the process in a way that cannot be taken back (a webhook): another
+    /// thread's commit is visible to readers slightly before it is durable.
+    public func waitUntilDurable() {
+        groupCommit.waitUntilDurable(groupCommit.latest)
     }
 
     /// How many write transactions this process has committed. Anything computed from the database
     /// (a rendered page, say) is still current while this number has not changed.
-    public var writeGeneration: UInt64 { commits.withLock { $0 } }
+    public var writeGeneration: UInt64 { groupCommit.latest }
+
+    /// Commits made by this process, flushes of the WAL it took to make them durable, and how
+    /// many of the commits are known to be on disk.
+    public var commitCounts: (commits: UInt64, flushes: UInt64, durable: UInt64) { groupCommit.counts }
 
     /// Closes every connection; later calls fail. Called once at shutdown.
     public func close() throws {
@@ -101,10 +112,11 @@ public final class Store: Sendable {
 
 /// How hard a commit insists on reaching the disk.
 public enum Durability: Sendable {
-    /// fsync on commit (`synchronous = FULL`): survives power loss. Every payment is written so.
+    /// On disk before the write returns (flushed by group commit): survives power loss. Every
+    /// payment is written so.
     case full
-    /// No fsync on commit (`synchronous = NORMAL` in WAL mode): survives a crash of the process but
-    /// not of the machine. Only for bookkeeping whose loss is harmless (a webhook attempt log).
+    /// Returns without waiting for the flush: survives a crash of the process but maybe not of
+    /// the machine. Only for bookkeeping whose loss is harmless (a webhook attempt log).
     case relaxed
 }
 

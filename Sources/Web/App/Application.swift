@@ -67,7 +67,7 @@ public final class Application: Sendable {
         self.api = api
         let pages = try Pages(renderer: renderer, store: store, time: time, processors: configuration.processors,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
-        let router = TopLevelRouter(api: api, pages: pages, staticFiles: staticFiles)
+        let router = TopLevelRouter(store: store, api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize
         let errors = ProtocolErrorResponses(
             payloadTooLarge: { request in
@@ -154,11 +154,22 @@ final class PublicURL: Sendable {
 
 /// Sends each request to the part of the application that owns its path.
 struct TopLevelRouter: Sendable {
+    let store: Store
     let api: API
     let pages: Pages
     let staticFiles: StaticFiles
 
+    /// The answer to `request`, sent only once everything it could have read is on disk.
     func handle(_ request: Request) -> Response {
+        let response = route(request)
+        // With group commit another request's commit is visible a moment before it is flushed.
+        // Waiting for every commit so far keeps an answer from showing a payment that a power
+        // cut could still undo; when nothing is being written it costs a lock and a comparison.
+        store.waitUntilDurable()
+        return response
+    }
+
+    private func route(_ request: Request) -> Response {
         let path = request.path
         if path == "/healthz" {
             guard request.method == "GET" || request.method == "HEAD" else {
