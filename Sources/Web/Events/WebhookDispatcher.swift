@@ -8,11 +8,12 @@ import Synchronization
 /// next one scheduled by the retry policy, in the database: after a crash the dispatcher simply
 /// finds the pending deliveries again.
 ///
-/// Its threads run at normal priority on purpose. They take SQLite's single write lock to record
-/// what was sent; a thread of lowered priority holding that lock on a saturated machine is
-/// preempted by everything else while every payment waits for it (a priority inversion). Its
-/// cost is kept low instead: libcurl on a kept-alive connection per endpoint, and one transaction
-/// per batch of deliveries.
+/// One loop thread, at normal priority, does all the database work: it reads each endpoint's next
+/// batch, waits until what it read is on disk, hands the batch to a sender thread, and records the
+/// attempts of every batch that came back in one transaction. Sender threads only talk HTTP, at a
+/// lowered priority (`senderNiceness`): on a saturated machine the customers' payments get the
+/// CPU first and deliveries catch up when it frees. A sender never holds SQLite's write lock, so
+/// its low priority cannot stall a payment waiting for that lock (a priority inversion).
 final class WebhookDispatcher: Sendable {
     /// A 2xx must arrive within this many seconds (10 unless configured).
     private let timeout: TimeInterval
@@ -20,11 +21,12 @@ final class WebhookDispatcher: Sendable {
     private let store: Store
     private let policy: RetryPolicy
     private let logger: Logger
-    /// Each endpoint's client, kept between passes so its connection stays alive. Only the one
-    /// thread sending to an endpoint (the `busy` set guarantees one) takes its client.
-    private let clients = Mutex<[String: WebhookClient]>([:])
-    /// Endpoints with a send in flight.
-    private let busy = Mutex<Set<String>>([])
+    /// Each endpoint's client, kept between batches so its connection stays alive, with when it
+    /// was last put back. Only the one sender of an endpoint's batch (the loop sends one batch per
+    /// endpoint at a time) takes it; the loop drops those unused for `idleClientLifetime`.
+    private let clients = Mutex<[String: (client: WebhookClient, lastUsed: Date)]>([:])
+    /// Batches the senders have finished, waiting for the loop to record them.
+    private let sent = Mutex<[SentBatch]>([])
     private let wakeup = DispatchSemaphore(value: 0)
     /// Set when a wake-up is pending, so that a burst of completions wakes the loop once.
     private let wakeRequested = Atomic<Bool>(false)
@@ -56,62 +58,14 @@ final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// Stops taking new deliveries and waits for those in flight (at most their timeout). Stopping
-    /// twice, or without having started, does nothing more.
+    /// Stops taking new deliveries, waits for those in flight (at most their timeout) and records
+    /// them. Stopping twice, or without having started, does nothing more.
     func stop() {
         guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
         stopping.store(true, ordering: .sequentiallyConsistent)
         wakeup.signal()
         finished.wait()
-        _ = sends.wait(timeout: .now() + timeout + 1)
         clients.withLock { $0.removeAll() }
-    }
-
-    private func run() {
-        while !stopping.load(ordering: .sequentiallyConsistent) {
-            wakeRequested.store(false, ordering: .sequentiallyConsistent)
-            let now = Date()
-            let excluded = busy.withLock { $0 }
-            let heads: [DueDelivery]
-            let fresh: [String]
-            do {
-                (heads, fresh) = try store.read { ledger in
-                    (try ledger.pendingDeliveryHeads().filter { !excluded.contains($0.delivery.endpointID) },
-                     try ledger.endpointsWithNewEvents().filter { !excluded.contains($0) })
-                }
-            } catch {
-                logger.error("webhook dispatcher cannot read deliveries: \(error)")
-                _ = wakeup.wait(timeout: .now() + 1)
-                continue
-            }
-            // An endpoint with a delivery pending (being retried, or redelivered) works through those
-            // first; one without goes straight to the new events of the log.
-            let due = heads.filter { $0.delivery.nextAttemptAt <= now }.map { ($0.delivery.endpointID, true) }
-                + fresh.map { ($0, false) }
-            for (endpoint, hasPending) in due {
-                busy.withLock { _ = $0.insert(endpoint) }
-                sends.enter()
-                Thread.detachNewThread { [self] in
-                    let client = clients.withLock { $0.removeValue(forKey: endpoint) } ?? WebhookClient(timeout: timeout)
-                    let sent = hasPending ? drain(endpoint: endpoint, client: client)
-                        : drainNewEvents(endpoint: endpoint, client: client)
-                    clients.withLock { $0[endpoint] = client }
-                    if sent < Self.batchSize && !stopping.load(ordering: .sequentiallyConsistent) {
-                        Thread.sleep(forTimeInterval: Self.batchingPause)
-                    }
-                    busy.withLock { _ = $0.remove(endpoint) }
-                    sends.leave()
-                    wake()
-                }
-            }
-            // Sleep until the next retry is due, a send finishes, or an event is committed; at most a second.
-            let next = heads.map(\.delivery.nextAttemptAt).filter { $0 > now }.min()
-            let pause = next.map { min(max($0.timeIntervalSince(Date()), 0.01), 1) } ?? 1
-            // At most one pass per `minimumCycle`, however many payments wake it: under load each
-            // pass then claims and sends a batch, instead of a transaction per payment.
-            Thread.sleep(forTimeInterval: Self.minimumCycle)
-            _ = wakeup.wait(timeout: .now() + max(0, pause - Self.minimumCycle))
-        }
     }
 
     /// Shortest time between two passes of the dispatching loop.
@@ -123,72 +77,134 @@ final class WebhookDispatcher: Sendable {
     /// one: events arriving meanwhile go out together, and their attempts are recorded in one
     /// transaction instead of one each (under load, that is most of the cost of delivering).
     static let batchingPause: TimeInterval = 0.1
+    /// The niceness of sender threads (0 is normal, 19 the lowest): low enough that payments win
+    /// the CPU under load, high enough that deliveries keep moving while they do.
+    static let senderNiceness: Int32 = 10
+    /// How long an endpoint's client (and its open connection) is kept without a delivery: a
+    /// deleted or disabled endpoint's is then dropped, and receivers close idle connections sooner.
+    static let idleClientLifetime: TimeInterval = 300
 
-    /// Sends the endpoint's due deliveries in event order until one fails (the rest wait for it) or
-    /// the batch ends, then records every attempt in one transaction. Returns how many were sent.
-    @discardableResult
-    private func drain(endpoint: String, client: WebhookClient) -> Int {
-        let batch: [DueDelivery]
-        do {
-            batch = try store.read { try $0.pendingDeliveries(endpointID: endpoint, limit: Self.batchSize) }
-        } catch {
-            logger.error("webhook dispatcher cannot read deliveries of \(endpoint): \(error)")
-            return 0
+    private func run() {
+        // Endpoints whose batch is with a sender, and endpoints resting after a short batch.
+        var busy = Set<String>()
+        var resting: [String: Date] = [:]
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            wakeRequested.store(false, ordering: .sequentiallyConsistent)
+            for batch in record() {
+                busy.remove(batch.endpoint)
+                if batch.attempts.count < Self.batchSize { resting[batch.endpoint] = Date().addingTimeInterval(Self.batchingPause) }
+            }
+            let now = Date()
+            resting = resting.filter { $0.value > now }
+            clients.withLock { $0 = $0.filter { $0.value.lastUsed > now.addingTimeInterval(-Self.idleClientLifetime) } }
+            let excluded = busy.union(resting.keys)
+            let batches: [Batch]
+            let nextRetry: Date?
+            do {
+                (batches, nextRetry) = try store.read { ledger in try nextBatches(ledger, excluding: excluded, now: now) }
+            } catch {
+                logger.error("webhook dispatcher cannot read deliveries: \(error)")
+                _ = wakeup.wait(timeout: .now() + 1)
+                continue
+            }
+            // A payment's event must not leave before the payment is on disk.
+            if !batches.isEmpty { store.waitUntilDurable() }
+            for batch in batches {
+                busy.insert(batch.endpoint)
+                if batch.work.messages.isEmpty {
+                    // Only events this endpoint does not listen to: nothing to send, the mark moves on.
+                    sent.withLock { $0.append(SentBatch(endpoint: batch.endpoint, work: batch.work, attempts: [])) }
+                    wake()
+                    continue
+                }
+                sends.enter()
+                Thread.detachNewThread { [self] in
+                    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.senderNiceness)  // this thread only, on Linux
+                    let result = send(batch)
+                    sent.withLock { $0.append(result) }
+                    sends.leave()
+                    wake()
+                }
+            }
+            // Sleep until the next retry is due, an endpoint ends its rest, a send finishes, or an
+            // event is committed; at most a second.
+            let next = ([nextRetry] + resting.values.map { Optional($0) }).compactMap { $0 }.min()
+            let pause = next.map { min(max($0.timeIntervalSince(Date()), 0.01), 1) } ?? 1
+            // At most one pass per `minimumCycle`, however many payments wake it: under load each
+            // pass then claims and sends a batch, instead of a transaction per payment.
+            Thread.sleep(forTimeInterval: Self.minimumCycle)
+            _ = wakeup.wait(timeout: .now() + max(0, pause - Self.minimumCycle))
         }
-        var attempts: [(DueDelivery, WebhookAttempt)] = []
-        for item in batch {
-            guard item.delivery.nextAttemptAt <= Date(), !stopping.load(ordering: .sequentiallyConsistent) else { break }
-            let attempt = send(url: item.url, secret: item.secret, body: item.body, eventID: item.delivery.eventID, client: client)
-            attempts.append((item, attempt))
+        // Stopping: senders stop after the delivery in hand; what they sent is recorded.
+        _ = sends.wait(timeout: .now() + timeout + 1)
+        record()
+    }
+
+    /// The next batch of every endpoint not in `excluded` that has something due, and when the
+    /// earliest retry not yet due falls.
+    private func nextBatches(_ ledger: Ledger, excluding excluded: Set<String>, now: Date) throws -> ([Batch], Date?) {
+        let heads = try ledger.pendingDeliveryHeads().filter { !excluded.contains($0.delivery.endpointID) }
+        // An endpoint with a delivery pending (being retried, or redelivered) works through those
+        // first; one without goes straight to the new events of the log.
+        var batches: [Batch] = []
+        for head in heads where head.delivery.nextAttemptAt <= now {
+            let due = try ledger.pendingDeliveries(endpointID: head.delivery.endpointID, limit: Self.batchSize)
+                .prefix { $0.delivery.nextAttemptAt <= now }
+            batches.append(Batch(endpoint: head.delivery.endpointID, work: .pending(Array(due))))
+        }
+        for endpoint in try ledger.endpointsWithNewEvents() where !excluded.contains(endpoint) {
+            let (events, through) = try ledger.newEvents(endpointID: endpoint, limit: Self.batchSize)
+            batches.append(Batch(endpoint: endpoint, work: .newEvents(events, through: through)))
+        }
+        return (batches, heads.map(\.delivery.nextAttemptAt).filter { $0 > now }.min())
+    }
+
+    /// Sends a batch in order until one delivery fails (the rest wait for it), the batch ends or
+    /// the dispatcher stops. Runs on a sender thread.
+    private func send(_ batch: Batch) -> SentBatch {
+        let client = clients.withLock { $0.removeValue(forKey: batch.endpoint)?.client } ?? WebhookClient(timeout: timeout)
+        defer { clients.withLock { $0[batch.endpoint] = (client, Date()) } }
+        var attempts: [WebhookAttempt] = []
+        for (url, secret, body, eventID) in batch.work.messages {
+            guard !stopping.load(ordering: .sequentiallyConsistent) else { break }
+            let attempt = send(url: url, secret: secret, body: body, eventID: eventID, client: client)
+            attempts.append(attempt)
             if let error = attempt.error {
-                logger.notice("webhook \(item.delivery.id) to \(item.url) failed: \(error)")
+                logger.notice("webhook of \(eventID) to \(url) failed: \(error)")
                 break
             }
         }
-        guard !attempts.isEmpty else { return 0 }
+        return SentBatch(endpoint: batch.endpoint, work: batch.work, attempts: attempts)
+    }
+
+    /// Records every batch the senders finished, in one transaction, and returns them.
+    @discardableResult
+    private func record() -> [SentBatch] {
+        let batches = sent.withLock { batches in
+            defer { batches.removeAll() }
+            return batches
+        }
+        guard !batches.isEmpty else { return [] }
         do {
             // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
             // which at-least-once delivery allows; money is never recorded this way.
             try store.write(durability: .relaxed) { ledger in
-                try ledger.recordAttempts(attempts.map { ($0.0.delivery.seq, $0.1) }, policy: policy)
+                for batch in batches {
+                    switch batch.work {
+                    case .pending(let deliveries):
+                        try ledger.recordAttempts(zip(deliveries, batch.attempts).map { ($0.delivery.seq, $1) }, policy: policy)
+                    case .newEvents(let events, let through):
+                        // Stopped early: the mark goes no further than the last event handled.
+                        let mark = batch.attempts.count == events.count ? through : (events.prefix(batch.attempts.count).last?.seq ?? 0)
+                        try ledger.recordNewEventDeliveries(endpointID: batch.endpoint, Array(zip(events, batch.attempts)),
+                                                            through: mark, policy: policy)
+                    }
+                }
             }
         } catch {
-            logger.error("cannot record webhook attempts of \(endpoint): \(error)")
+            logger.error("cannot record webhook attempts: \(error)")
         }
-        return attempts.count
-    }
-
-    /// Sends the endpoint's next events straight from the log, in order, until one fails or the
-    /// batch ends; then records them (one row each) and moves the endpoint's mark, in one
-    /// transaction. Returns how many were sent.
-    private func drainNewEvents(endpoint: String, client: WebhookClient) -> Int {
-        let events: [NewEvent], through: Int64
-        do {
-            (events, through) = try store.read { try $0.newEvents(endpointID: endpoint, limit: Self.batchSize) }
-        } catch {
-            logger.error("webhook dispatcher cannot read new events for \(endpoint): \(error)")
-            return 0
-        }
-        var outcomes: [(event: NewEvent, attempt: WebhookAttempt)] = []
-        for event in events {
-            guard !stopping.load(ordering: .sequentiallyConsistent) else { break }
-            let attempt = send(url: event.url, secret: event.secret, body: event.body, eventID: event.id, client: client)
-            outcomes.append((event, attempt))
-            if let error = attempt.error {
-                logger.notice("webhook of \(event.id) to \(event.url) failed: \(error)")
-                break
-            }
-        }
-        // Stopped early: the mark goes no further than the last event handled.
-        let mark = outcomes.count == events.count ? through : (outcomes.last?.event.seq ?? 0)
-        do {
-            try store.write(durability: .relaxed) { ledger in
-                try ledger.recordNewEventDeliveries(endpointID: endpoint, outcomes, through: mark, policy: policy)
-            }
-        } catch {
-            logger.error("cannot record webhook deliveries of \(endpoint): \(error)")
-        }
-        return outcomes.count
+        return batches
     }
 
     private func send(url: String, secret: String, body: [UInt8], eventID: String, client: WebhookClient) -> WebhookAttempt {
@@ -204,4 +220,32 @@ final class WebhookDispatcher: Sendable {
         let problem = outcome.error ?? outcome.status.flatMap { (200..<300).contains($0) ? nil : "HTTP \($0)" }
         return WebhookAttempt(attemptedAt: started, statusCode: outcome.status, latencyMilliseconds: latency, error: problem)
     }
+}
+
+/// What the loop hands a sender: an endpoint's next deliveries, in event order.
+private struct Batch: Sendable {
+    /// Deliveries already pending (retries, redeliveries), or new events of the log with the
+    /// sequence number up to which the log was read.
+    enum Work: Sendable {
+        case pending([DueDelivery])
+        case newEvents([NewEvent], through: Int64)
+
+        /// What to POST, in order.
+        var messages: [(url: String, secret: String, body: [UInt8], eventID: String)] {
+            switch self {
+            case .pending(let deliveries): deliveries.map { ($0.url, $0.secret, $0.body, $0.delivery.eventID) }
+            case .newEvents(let events, _): events.map { ($0.url, $0.secret, $0.body, $0.id) }
+            }
+        }
+    }
+
+    let endpoint: String
+    let work: Work
+}
+
+/// A batch as its sender left it: one attempt per delivery tried, in order.
+private struct SentBatch: Sendable {
+    let endpoint: String
+    let work: Batch.Work
+    let attempts: [WebhookAttempt]
 }
