@@ -242,9 +242,18 @@ func fastRetries(_ configuration: inout ApplicationConfiguration) {
         let failed = try server.list("/v1/webhook_endpoints/\(endpoint)/deliveries").first
         #expect(failed?["status"] as? String == "pending")
         #expect(((failed?["attempts"] as? [[String: Any]])?.first?["error"] as? String)?.isEmpty == false)
+        // Sent again by hand while the first is still pending: queued behind it, due at once, and
+        // its `next_attempt` says so with its creation time (not 1970).
+        let event = try #require(failed?["event"] as? String)
+        #expect(try server.api("POST", "/v1/events/\(event)/redeliver").json["queued"] as? Int == 1)
+        let queued = try #require(try server.list("/v1/webhook_endpoints/\(endpoint)/deliveries").first)
+        #expect(queued["status"] as? String == "pending")
+        #expect((queued["attempts"] as? [Any])?.isEmpty == true)
+        #expect(queued["next_attempt"] as? Int == queued["created"] as? Int)
         let receiver = try Receiver(port: port)
         defer { receiver.stop() }
-        #expect(receiver.wait(for: 1, timeout: 20).first?.type == "checkout.session.completed")
+        let received = receiver.wait(for: 2, timeout: 20)
+        #expect(received.map(\.type) == ["checkout.session.completed", "checkout.session.completed"])
     }
 
     @Test func aSlowEndpointDoesNotHoldBackTheOthersAndOrderIsKeptPerEndpoint() throws {

@@ -102,7 +102,9 @@ enum EventsEndpoints {
             ("endpoint", .string(delivery.endpointID)),
             ("status", .string(delivery.status.rawValue)),
             ("attempt_count", .int(delivery.attempts)),
-            ("next_attempt", delivery.status == .pending ? .int(delivery.nextAttemptAt.unixSeconds) : .null),
+            // A delivery queued to go out at once is stored as due at time zero; it has been due
+            // since it was created.
+            ("next_attempt", delivery.status == .pending ? .int(max(delivery.nextAttemptAt, delivery.createdAt).unixSeconds) : .null),
             ("created", .int(delivery.createdAt.unixSeconds)),
             ("completed", .int(delivery.completedAt?.unixSeconds)),
             ("attempts", .array(attempts.map { attempt in
