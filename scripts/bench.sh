@@ -15,6 +15,8 @@
 #   BENCH_CONNECTIONS      wrk connections (default 32)
 #   BENCH_THREADS          wrk threads (default 2)
 #   BENCH_SERVER_THREADS   our worker threads (default: nproc); nginx runs nproc workers
+#   BENCH_ROUNDS           alternating rounds of completions without and with a webhook endpoint (default 3)
+#   BENCH_DRAIN_POLLS      polls (about 0.2 s each) for the last delivery after a round with an endpoint (default 1200)
 #
 # To add a row: if nginx should serve a copy of our body, `mirror PATH [curl args]` before
 # `start_nginx`, then `bench_row NAME OUR_URL NGINX_URL [wrk args]` (see "Rows" at the bottom).
@@ -31,6 +33,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_THREADS:-2}
 CORES=$(nproc)
 SERVER_THREADS=${BENCH_SERVER_THREADS:-$CORES}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUT_DIR=bench-out
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -45,7 +48,7 @@ for tool in wrk nginx curl python3; do
         || die "'$tool' not found: run 'make bench' (it installs wrk, nginx-light and curl), or install it."
 done
 for setting in DURATION:BENCH_DURATION WARMUP:BENCH_WARMUP CONNECTIONS:BENCH_CONNECTIONS \
-               WRK_THREADS:BENCH_THREADS SERVER_THREADS:BENCH_SERVER_THREADS; do
+               WRK_THREADS:BENCH_THREADS SERVER_THREADS:BENCH_SERVER_THREADS ROUNDS:BENCH_ROUNDS; do
     name=${setting%%:*}
     value=${!name}
     [[ $value =~ ^[1-9][0-9]*$ ]] || die "${setting#*:} must be a positive whole number (got '$value')."
@@ -304,7 +307,7 @@ STATUS=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$OURS/$CL_ID" -H 'Cont
     --data "csrf_token=$CSRF&email=bench%40example.com&name=Bench&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123")
 [[ $STATUS == 303 ]] || die "a test completion answered $STATUS, not 303."
 
-# nginx also plays the merchant's webhook receiver for the last row.
+# nginx also plays the merchant's webhook receiver for the completions with an endpoint.
 NGINX_LOCATIONS+="        location = /webhook { return 200 'ok'; }"$'\n'
 mirror /healthz
 mirror "/v1/plans/$PLAN_ID" -H "$AUTH"
@@ -320,29 +323,57 @@ done
 bench_row "GET /healthz" "$OURS/healthz" "$NGINX/healthz"
 bench_row "GET /v1/plans/:id" "$OURS/v1/plans/$PLAN_ID" "$NGINX/v1/plans/$PLAN_ID" -H "$AUTH"
 bench_row "GET /pl_… (hosted page)" "$OURS/$LINK_ID" "$NGINX/$LINK_ID"
-bench_ours "POST /cl_… (durable completion)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
-# The same with one webhook endpoint listening to every event: each completion also queues a
-# signed delivery, sent while the load goes on.
-ENDPOINT_JSON=$(curl -sS --fail -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 'Content-Type: application/json' \
-    -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}") || die "creating a webhook endpoint failed."
-ENDPOINT_ID=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$ENDPOINT_JSON")
-bench_ours "POST /cl_… (durable completion, 1 webhook endpoint)" "$OURS/$CL_ID" -s "$TMP/complete.lua"
-
-# Deliveries run at background priority: under this load they may fall behind. How long after the
-# load the newest event reached the endpoint (the newest delivery is of the newest event).
+# Completions without and with one webhook endpoint, alternating over BENCH_ROUNDS rounds (the
+# order flips each round) so that drift (a growing database, a busy neighbour) weighs on both
+# alike; each row reports the medians. A fresh endpoint listening to every event is created before
+# each measurement with one, nginx answers its deliveries, and once the load ends the script waits
+# for the last event to reach it (deliveries run at lowered priority, so under load they may
+# lag), then deletes the endpoint.
 newest() { curl -sS "$OURS$1?limit=1" -H "$AUTH" | python3 -c "import json, sys; d = json.load(sys.stdin)['data']; print(d[0]['$2'] if d else '')"; }
-DRAIN_START=$(date +%s.%N)
-LAST_EVENT=$(newest /v1/events id)
-DRAINED=
-for _ in $(seq ${BENCH_DRAIN_POLLS:-1200}); do
-    [[ $(newest "/v1/webhook_endpoints/$ENDPOINT_ID/deliveries" event) == "$LAST_EVENT" ]] && { DRAINED=1; break; }
-    sleep 0.1
+declare -A SAMPLES=([without]= [with]=)
+DRAINS=()
+measure_completions() {
+    local config=$1 endpoint_json endpoint_id last_event start drained
+    CURRENT_ROW="POST /cl_… (durable completion, $config webhook endpoint)"
+    if [[ $config == with ]]; then
+        endpoint_json=$(curl -sS --fail -X POST "$OURS/v1/webhook_endpoints" -H "$AUTH" -H 'Content-Type: application/json' \
+            -d "{\"url\":\"$NGINX/webhook\",\"enabled_events\":[\"*\"]}") || die "creating a webhook endpoint failed."
+        endpoint_id=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$endpoint_json")
+    fi
+    note "completions, $config webhook endpoint: ours ($OURS/$CL_ID)"
+    run_wrk ours "$OURS/$CL_ID" -s "$TMP/complete.lua"
+    SAMPLES[$config]+="$RPS $P50 $P99;"
+    [[ $config == with ]] || return 0
+    # Requests still in flight when wrk stops may commit a few more events: the newest event is
+    # read again at every poll.
+    start=$(date +%s.%N)
+    drained=
+    for _ in $(seq "${BENCH_DRAIN_POLLS:-1200}"); do
+        last_event=$(newest /v1/events id)
+        [[ $(newest "/v1/webhook_endpoints/$endpoint_id/deliveries" event) == "$last_event" ]] && { drained=1; break; }
+        sleep 0.1
+    done
+    DRAINS+=("$(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')")")
+    [[ -n $drained ]] || WARNINGS+=("webhook deliveries had not caught up ${DRAINS[-1]} s after the load (newest event $last_event); newest delivery: $(curl -sS "$OURS/v1/webhook_endpoints/$endpoint_id/deliveries?limit=1" -H "$AUTH" | head -c 600)")
+    curl -sS --fail -o /dev/null -X DELETE "$OURS/v1/webhook_endpoints/$endpoint_id" -H "$AUTH" || die "deleting the webhook endpoint failed."
+}
+for round in $(seq "$ROUNDS"); do
+    if (( round % 2 )); then order=(without with); else order=(with without); fi
+    for config in "${order[@]}"; do measure_completions "$config"; done
 done
-DRAIN_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $DRAIN_START:.1f}')")
-if [[ -z $DRAINED ]]; then
-    NEWEST_DELIVERY=$(curl -sS "$OURS/v1/webhook_endpoints/$ENDPOINT_ID/deliveries?limit=1" -H "$AUTH" | head -c 600)
-    WARNINGS+=("webhook deliveries had not caught up $DRAIN_SECONDS s after the load (newest event $LAST_EVENT); newest delivery: $NEWEST_DELIVERY")
-fi
+# median_of CONFIG FIELD: the median of one field (1 req/s, 2 p50, 3 p99) over the rounds.
+median_of() {
+    tr ';' '\n' <<<"${SAMPLES[$1]}" | awk -v f="$2" 'NF { print $f }' | sort -g \
+        | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for config in without with; do
+    label="POST /cl_… (durable completion)"
+    [[ $config == with ]] && label="POST /cl_… (durable completion, 1 webhook endpoint)"
+    ROWS+=("| $label | $(printf '%.0f' "$(median_of $config 1)") | $(median_of $config 2) | $(median_of $config 3) | – | – | – | – |")
+done
+rates() { tr ';' '\n' <<<"${SAMPLES[$1]}" | awk 'NF { print $1 }' | paste -sd, - | sed 's/,/, /g'; }
+COMPLETIONS_LINE="Completions, median of $ROUNDS alternating rounds: $(printf '%.0f' "$(median_of without 1)")/s without a webhook endpoint, $(printf '%.0f' "$(median_of with 1)")/s with one ($(awk -v a="$(median_of without 1)" -v b="$(median_of with 1)" 'BEGIN { printf "%+.1f %%", (b - a) / a * 100 }')). Rounds without: $(rates without); with: $(rates with) req/s."
+DRAIN_LINE="Webhook deliveries: after each round with the endpoint, its last event reached it $(IFS=,; sed 's/,/ s, /g' <<<"${DRAINS[*]}") s after the load ended."
 
 stop_process "$OURS_PID" TERM checkout && OURS_PID=
 
@@ -351,6 +382,6 @@ STARTUP=$(python3 scripts/startup-time.py "$BIN" 20 Examples/fixture-e2e/fixture
 
 mkdir -p "$OUT_DIR"
 { print_table; echo
-  echo "Webhook deliveries: the last event of the 1-endpoint row reached the endpoint ${DRAIN_SECONDS} s after the load ended."
+  echo "$COMPLETIONS_LINE"; echo; echo "$DRAIN_LINE"
   echo; echo "Fixture server start-up (--db :memory: --port 0 --fixtures Examples/fixture-e2e/fixtures.json): $STARTUP"; } \
     | tee "$OUT_DIR/bench.md"
