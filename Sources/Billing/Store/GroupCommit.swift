@@ -27,7 +27,7 @@ final class GroupCommit: @unchecked Sendable {
     private var durable: UInt64 = 0
     /// Whether a waiter is flushing now (the others wait for it instead of flushing too).
     private var flushing = false
-    /// How many flushes were made, for operators and tests.
+    /// How many flushes were made, for tests and benchmarks.
     private var flushes: UInt64 = 0
     /// The file flushed, or nil when there is nothing to flush (`:memory:`).
     private let wal: WALFile?
@@ -55,7 +55,7 @@ final class GroupCommit: @unchecked Sendable {
         return committed
     }
 
-    /// Commits made and flushes done so far.
+    /// Commits made, flushes done, and the number up to which commits are on disk.
     var counts: (commits: UInt64, flushes: UInt64, durable: UInt64) {
         condition.lock()
         defer { condition.unlock() }

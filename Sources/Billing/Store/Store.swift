@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// The durable home of every billing object: one SQLite database reached through GRDB.
 ///
@@ -154,7 +153,8 @@ public enum Mode: String, Sendable, CaseIterable, Codable {
 public struct StorageSettings: Sendable {
     /// `wal` for files, `memory` for `:memory:`.
     public let journalMode: String
-    /// 2 is FULL.
+    /// SQLite's `synchronous` level: 1 (NORMAL) on the writer, whose commits group commit
+    /// flushes; 2 (FULL) is SQLite's default elsewhere.
     public let synchronous: Int
     /// How long a connection waits for a lock.
     public let busyTimeoutMilliseconds: Int
