@@ -15,7 +15,7 @@
 #   BENCH_CONNECTIONS      wrk connections (default 32)
 #   BENCH_THREADS          wrk threads (default 2)
 #   BENCH_SERVER_THREADS   our worker threads (default: nproc); nginx runs nproc workers
-#   BENCH_ROUNDS           alternating rounds of completions without and with a webhook endpoint (default 3)
+#   BENCH_ROUNDS           alternating rounds of completions without and with a webhook endpoint (default 5)
 #   BENCH_DRAIN_POLLS      polls (about 0.2 s each) for the last delivery after a round with an endpoint (default 1200)
 #
 # To add a row: if nginx should serve a copy of our body, `mirror PATH [curl args]` before
@@ -33,7 +33,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_THREADS:-2}
 CORES=$(nproc)
 SERVER_THREADS=${BENCH_SERVER_THREADS:-$CORES}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 OUT_DIR=bench-out
 
 die() { echo "bench: $*" >&2; exit 1; }
