@@ -92,9 +92,9 @@ final class WebhookDispatcher: Sendable {
         var resting: [String: Date] = [:]
         while !stopping.load(ordering: .sequentiallyConsistent) {
             wakeRequested.store(false, ordering: .sequentiallyConsistent)
-            for batch in record() {
-                busy.remove(batch.endpoint)
-                if batch.attempts.count < Self.batchSize { resting[batch.endpoint] = Date().addingTimeInterval(Self.batchingPause) }
+            for outcome in record() {
+                busy.remove(outcome.batch.endpoint)
+                if outcome.attempts.count < Self.batchSize { resting[outcome.batch.endpoint] = Date().addingTimeInterval(Self.batchingPause) }
             }
             let now = Date()
             resting = resting.filter { $0.value > now }
@@ -113,9 +113,9 @@ final class WebhookDispatcher: Sendable {
             if !batches.isEmpty { store.waitUntilDurable() }
             for batch in batches {
                 busy.insert(batch.endpoint)
-                if batch.work.messages.isEmpty {
+                if batch.work.isEmpty {
                     // Only events this endpoint does not listen to: nothing to send, the mark moves on.
-                    sent.withLock { $0.append(SentBatch(endpoint: batch.endpoint, work: batch.work, attempts: [])) }
+                    sent.withLock { $0.append(SentBatch(batch: batch, attempts: [])) }
                     wake()
                     continue
                 }
@@ -145,20 +145,20 @@ final class WebhookDispatcher: Sendable {
     /// The next batch of every endpoint not in `excluded` that has something due, and when the
     /// earliest retry not yet due falls.
     private func nextBatches(_ ledger: Ledger, excluding excluded: Set<String>, now: Date) throws -> ([Batch], Date?) {
-        let heads = try ledger.pendingDeliveryHeads().filter { !excluded.contains($0.delivery.endpointID) }
+        let heads = try ledger.pendingDeliveryHeads().filter { !excluded.contains($0.endpointID) }
         // An endpoint with a delivery pending (being retried, or redelivered) works through those
         // first; one without goes straight to the new events of the log.
         var batches: [Batch] = []
-        for head in heads where head.delivery.nextAttemptAt <= now {
-            let due = try ledger.pendingDeliveries(endpointID: head.delivery.endpointID, limit: Self.batchSize)
+        for head in heads where head.nextAttemptAt <= now {
+            let due = try ledger.pendingDeliveries(endpointID: head.endpointID, limit: Self.batchSize)
                 .prefix { $0.delivery.nextAttemptAt <= now }
-            batches.append(Batch(endpoint: head.delivery.endpointID, work: .pending(Array(due))))
+            batches.append(Batch(endpoint: head.endpointID, work: .pending(Array(due))))
         }
         for endpoint in try ledger.endpointsWithNewEvents() where !excluded.contains(endpoint) {
             let (events, through) = try ledger.newEvents(endpointID: endpoint, limit: Self.batchSize)
             batches.append(Batch(endpoint: endpoint, work: .newEvents(events, through: through)))
         }
-        return (batches, heads.map(\.delivery.nextAttemptAt).filter { $0 > now }.min())
+        return (batches, heads.map(\.nextAttemptAt).filter { $0 > now }.min())
     }
 
     /// Sends a batch in order until one delivery fails (the rest wait for it), the batch ends or
@@ -176,7 +176,7 @@ final class WebhookDispatcher: Sendable {
                 break
             }
         }
-        return SentBatch(endpoint: batch.endpoint, work: batch.work, attempts: attempts)
+        return SentBatch(batch: batch, attempts: attempts)
     }
 
     /// Records every batch the senders finished, in one transaction, and returns them.
@@ -191,14 +191,14 @@ final class WebhookDispatcher: Sendable {
             // Not fsynced: an attempt lost to a power cut only means the delivery is sent again,
             // which at-least-once delivery allows; money is never recorded this way.
             try store.write(durability: .relaxed) { ledger in
-                for batch in batches {
-                    switch batch.work {
+                for outcome in batches {
+                    switch outcome.batch.work {
                     case .pending(let deliveries):
-                        try ledger.recordAttempts(zip(deliveries, batch.attempts).map { ($0.delivery.seq, $1) }, policy: policy)
+                        try ledger.recordAttempts(zip(deliveries, outcome.attempts).map { ($0.delivery.seq, $1) }, policy: policy)
                     case .newEvents(let events, let through):
                         // Stopped early: the mark goes no further than the last event handled.
-                        let mark = batch.attempts.count == events.count ? through : (events.prefix(batch.attempts.count).last?.seq ?? 0)
-                        try ledger.recordNewEventDeliveries(endpointID: batch.endpoint, Array(zip(events, batch.attempts)),
+                        let mark = outcome.attempts.count == events.count ? through : (events.prefix(outcome.attempts.count).last?.seq ?? 0)
+                        try ledger.recordNewEventDeliveries(endpointID: outcome.batch.endpoint, Array(zip(events, outcome.attempts)),
                                                             through: mark, policy: policy)
                     }
                 }
@@ -232,6 +232,14 @@ private struct Batch: Sendable {
         case pending([DueDelivery])
         case newEvents([NewEvent], through: Int64)
 
+        /// Whether there is nothing to POST.
+        var isEmpty: Bool {
+            switch self {
+            case .pending(let deliveries): deliveries.isEmpty
+            case .newEvents(let events, _): events.isEmpty
+            }
+        }
+
         /// What to POST, in order.
         var messages: [(url: String, secret: String, body: [UInt8], eventID: String)] {
             switch self {
@@ -247,7 +255,6 @@ private struct Batch: Sendable {
 
 /// A batch as its sender left it: one attempt per delivery tried, in order.
 private struct SentBatch: Sendable {
-    let endpoint: String
-    let work: Batch.Work
+    let batch: Batch
     let attempts: [WebhookAttempt]
 }
