@@ -197,18 +197,15 @@ extension Ledger {
 
     /// For each endpoint, its oldest pending delivery (due now or later). Deliveries to one endpoint
     /// go out in event order: a later event waits while an earlier one is being retried. One indexed
-    /// lookup per endpoint, however long the queue behind it.
-    public func pendingDeliveryHeads() throws -> [DueDelivery] {
+    /// lookup per endpoint, however long the queue behind it. The deliveries alone, for when each
+    /// is due and whose it is; what is sent is read by `pendingDeliveries`.
+    public func pendingDeliveryHeads() throws -> [WebhookDelivery] {
         try fetchRows("""
-            SELECT d.*, e.url, e.secret, ev.body FROM webhook_endpoint e
+            SELECT d.* FROM webhook_endpoint e
             JOIN webhook_delivery d ON d.seq = (
                 SELECT seq FROM webhook_delivery WHERE status = 'pending' AND endpoint_id = e.id ORDER BY event_seq LIMIT 1)
-            JOIN event ev ON ev.id = d.event_id
             """)
-        .map { row in
-            DueDelivery(delivery: WebhookDelivery(row: row), url: row["url"], secret: row["secret"],
-                        body: [UInt8](row["body"] as Data))
-        }
+        .map(WebhookDelivery.init(row:))
     }
 
     /// The pending deliveries of one endpoint, oldest event first: the next ones to send, in order.
