@@ -241,16 +241,6 @@ bench_row() {
     ROWS+=("| $name | $ours_rps | $ours_p50 | $ours_p99 | $RPS | $P50 | $P99 | $ratio |")
 }
 
-# bench_ours NAME OUR_URL [wrk args]: a row measured on our server only (nginx cannot answer it,
-# e.g. a POST that completes a checkout).
-bench_ours() {
-    local name=$1 ours_url=$2; shift 2
-    CURRENT_ROW=$name
-    note "$name: ours ($ours_url)"
-    run_wrk ours "$ours_url" "$@"
-    ROWS+=("| $name | $RPS | $P50 | $P99 | – | – | – | – |")
-}
-
 print_table() {
     echo "Benchmark $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown):" \
         "nproc $CORES, our threads $SERVER_THREADS, nginx workers $CORES," \
@@ -361,9 +351,11 @@ for round in $(seq "$ROUNDS"); do
     if (( round % 2 )); then order=(without with); else order=(with without); fi
     for config in "${order[@]}"; do measure_completions "$config"; done
 done
-# median_of CONFIG FIELD: the median of one field (1 req/s, 2 p50, 3 p99) over the rounds.
+# samples_of CONFIG FIELD: one field (1 req/s, 2 p50, 3 p99) of every round, one per line.
+samples_of() { tr ';' '\n' <<<"${SAMPLES[$1]}" | awk -v f="$2" 'NF { print $f }'; }
+# median_of CONFIG FIELD: the median of that field over the rounds.
 median_of() {
-    tr ';' '\n' <<<"${SAMPLES[$1]}" | awk -v f="$2" 'NF { print $f }' | sort -g \
+    samples_of "$1" "$2" | sort -g \
         | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 for config in without with; do
@@ -371,7 +363,7 @@ for config in without with; do
     [[ $config == with ]] && label="POST /cl_… (durable completion, 1 webhook endpoint)"
     ROWS+=("| $label | $(printf '%.0f' "$(median_of $config 1)") | $(median_of $config 2) | $(median_of $config 3) | – | – | – | – |")
 done
-rates() { tr ';' '\n' <<<"${SAMPLES[$1]}" | awk 'NF { print $1 }' | paste -sd, - | sed 's/,/, /g'; }
+rates() { samples_of "$1" 1 | paste -sd, - | sed 's/,/, /g'; }
 COMPLETIONS_LINE="Completions, median of $ROUNDS alternating rounds: $(printf '%.0f' "$(median_of without 1)")/s without a webhook endpoint, $(printf '%.0f' "$(median_of with 1)")/s with one ($(awk -v a="$(median_of without 1)" -v b="$(median_of with 1)" 'BEGIN { printf "%+.1f %%", (b - a) / a * 100 }')). Rounds without: $(rates without); with: $(rates with) req/s."
 DRAIN_LINE="Webhook deliveries: after each round with the endpoint, its last event reached it $(IFS=,; sed 's/,/ s, /g' <<<"${DRAINS[*]}") s after the load ended."
 
