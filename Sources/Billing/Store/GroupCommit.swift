@@ -62,12 +62,13 @@ final class GroupCommit: @unchecked Sendable {
         return (committed, flushes, durable)
     }
 
-    /// Returns once commit `number`, and with it every earlier one, is on disk. Flushes the WAL
-    /// itself when no one else is; otherwise waits for the flush under way, which may already
-    /// cover it.
-    func waitUntilDurable(_ number: UInt64) {
+    /// Returns once commit `number` (by default the latest), and with it every earlier one, is on
+    /// disk. Flushes the WAL itself when no one else is; otherwise waits for the flush under way,
+    /// which may already cover it.
+    func waitUntilDurable(_ number: UInt64? = nil) {
         condition.lock()
         defer { condition.unlock() }
+        let number = number ?? committed
         while durable < number {
             if flushing {
                 condition.wait()

@@ -80,7 +80,7 @@ public final class Store: Sendable {
     /// database leaves the process in a way that cannot be taken back (a webhook): another
     /// thread's commit is visible to readers slightly before it is durable.
     public func waitUntilDurable() {
-        groupCommit.waitUntilDurable(groupCommit.latest)
+        groupCommit.waitUntilDurable()
     }
 
     /// How many write transactions this process has committed. Anything computed from the database
