@@ -31,10 +31,14 @@ typedef struct {
     unsigned int listen_backlog;
 } hc_daemon_config;
 
-/// Starts a daemon with an internal thread pool using epoll and an inter-thread channel (needed
-/// by MHD_quiesce_daemon). Returns NULL when the address does not parse or the daemon cannot start.
+/// Starts a daemon with an internal thread pool using epoll and an inter-thread channel (wakes
+/// the workers for the stop). `accept_policy` is asked about every new connection before it is
+/// served; refusing makes libmicrohttpd close it at once. Returns NULL when the address does not
+/// parse or the daemon cannot start.
 /// Wraps MHD_start_daemon, which is variadic and can't be called from Swift.
 static inline struct MHD_Daemon *hc_start_daemon(const hc_daemon_config *config,
+                                                 MHD_AcceptPolicyCallback accept_policy,
+                                                 void *accept_policy_cls,
                                                  MHD_AccessHandlerCallback handler,
                                                  void *handler_cls,
                                                  MHD_RequestCompletedCallback completed,
@@ -55,7 +59,7 @@ static inline struct MHD_Daemon *hc_start_daemon(const hc_daemon_config *config,
         a4->sin_port = htons(config->port);
         if (inet_pton(AF_INET, config->host, &a4->sin_addr) != 1) return NULL;
     }
-    return MHD_start_daemon(flags, config->port, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, config->port, accept_policy, accept_policy_cls, handler, handler_cls,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&storage,
                             MHD_OPTION_THREAD_POOL_SIZE, config->thread_pool_size,
                             MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout,

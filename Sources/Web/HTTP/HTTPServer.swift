@@ -70,8 +70,9 @@ public final class HTTPServer: @unchecked Sendable {
     let errors: ProtocolErrorResponses
     let accessLog: AccessLogger
     private var daemon: OpaquePointer?
-    private var listenSocket: Int32 = -1
     private let inFlight = Mutex(0)
+    /// Set when a stop begins: new connections are refused and every answer closes its connection.
+    fileprivate let draining = Atomic(false)
 
     /// The port actually bound (differs from the configured one when that was 0).
     public private(set) var port: UInt16 = 0
@@ -97,7 +98,7 @@ public final class HTTPServer: @unchecked Sendable {
                 connection_limit: configuration.connectionLimit,
                 connection_memory_limit: 64 * 1024,
                 listen_backlog: 1024)
-            return hc_start_daemon(&config, accessHandler, cls, requestCompleted, cls)
+            return hc_start_daemon(&config, acceptPolicy, cls, accessHandler, cls, requestCompleted, cls)
         }
         guard let daemon else {
             throw ServerError(description: "cannot listen on \(configuration.host):\(configuration.port) (address in use, or not a numeric address?)")
@@ -107,12 +108,17 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting connections, waits up to the grace period for requests in flight to be
     /// answered, then closes every connection and joins the threads.
+    ///
+    /// New connections are refused by the accept policy, not by `MHD_quiesce_daemon`: in epoll
+    /// thread-pool mode quiescing takes the listening socket out of each worker's epoll set from
+    /// this thread while a worker that has seen the quiesce flag may be removing it too, and
+    /// libmicrohttpd (0.9.75 here, still so in 1.0.1) panics on the loser's ENOENT
+    /// (`daemon.c:5531`, "Failed to remove listen FD from epoll set"), aborting the process.
+    /// The listening socket stays libmicrohttpd's: `MHD_stop_daemon` closes it once its threads
+    /// are joined, so no descriptor is closed while a worker may still use it.
     public func stop() {
         guard let daemon else { return }
-        // Quiescing hands the listening socket back to us; closing it at once makes new
-        // connections fail fast instead of waiting in a backlog nobody reads.
-        let socket = MHD_quiesce_daemon(daemon)
-        if socket >= 0 { close(socket) }
+        draining.store(true, ordering: .sequentiallyConsistent)
         let deadline = Date().addingTimeInterval(configuration.shutdownGracePeriod)
         while inFlight.withLock({ $0 }) > 0, Date() < deadline {
             usleep(10_000)
@@ -149,6 +155,16 @@ private final class PendingRequest {
     var request: Request {
         Request(method: method, path: path, query: query, headers: headers, body: body, id: id)
     }
+}
+
+/// Asked by libmicrohttpd for every accepted connection: once a stop has begun, refused, which
+/// closes it at once, so a client (or a load balancer) learns straight away to go elsewhere
+/// instead of waiting for an answer that will not come.
+private func acceptPolicy(_ cls: UnsafeMutableRawPointer?, _ address: UnsafePointer<sockaddr>?,
+                          _ length: socklen_t) -> MHD_Result {
+    guard let cls else { return .YES }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    return server.draining.load(ordering: .sequentiallyConsistent) ? .NO : .YES
 }
 
 private func collectHeader(_ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
@@ -229,7 +245,10 @@ private func accessHandler(
 /// Queues `response` and writes the access-log line.
 private func answer(_ pending: PendingRequest, with response: Response, server: HTTPServer,
                     on connection: OpaquePointer) -> MHD_Result {
-    let result = queue(response, requestID: pending.id, on: connection)
+    // While stopping, every answer ends its connection, so keep-alive clients open a new one
+    // (elsewhere) instead of sending their next request into a connection about to close.
+    let closing = server.draining.load(ordering: .relaxed)
+    let result = queue(response, requestID: pending.id, closing: closing, on: connection)
     let micros = (DispatchTime.now().uptimeNanoseconds - pending.receivedAt) / 1000
     server.accessLog(pending.method, pending.path, response.status, micros, pending.id)
     return result
@@ -238,7 +257,7 @@ private func answer(_ pending: PendingRequest, with response: Response, server: 
 /// One byte to point at for empty bodies: libmicrohttpd wants a buffer even of size zero.
 nonisolated(unsafe) private let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
-private func queue(_ response: Response, requestID: String, on connection: OpaquePointer) -> MHD_Result {
+private func queue(_ response: Response, requestID: String, closing: Bool, on connection: OpaquePointer) -> MHD_Result {
     let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { buffer in
         // MUST_COPY: the Swift array may move or be freed once this closure returns.
         MHD_create_response_from_buffer(buffer.count,
@@ -250,6 +269,7 @@ private func queue(_ response: Response, requestID: String, on connection: Opaqu
         MHD_add_response_header(mhdResponse, field.name, field.value)
     }
     MHD_add_response_header(mhdResponse, "Request-Id", requestID)
+    if closing { MHD_add_response_header(mhdResponse, "Connection", "close") }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result
