@@ -149,6 +149,13 @@ import Testing
         #expect(try live.receive()?.status == 200)
     }
 
+    /// Whether a new connection to `port` is refused, or accepted and closed without an answer.
+    static func isTurnedAway(port: UInt16) -> Bool {
+        guard let connection = try? HTTPConnection(port: port) else { return true }
+        guard (try? connection.send("GET", "/healthz")) != nil else { return true }
+        do { return try connection.receive() == nil } catch { return true }
+    }
+
     @Test func serveLogsOneLinePerRequestAndStopsGracefully() throws {
         let db = try Self.temporaryDatabase()
         let server = try ServeProcess(arguments: ["--db", db, "--demo"])
@@ -171,7 +178,9 @@ import Testing
         // …SIGTERM arrives; the server stops accepting but still answers the request in flight.
         server.process.terminate()
         Thread.sleep(forTimeInterval: 0.3)
-        #expect(throws: (any Error).self) { try HTTPConnection(port: server.port) }
+        // A new connection is refused or closed at once, unanswered (libmicrohttpd keeps the
+        // listening socket until its threads are joined; the accept policy turns everyone away).
+        #expect(Self.isTurnedAway(port: server.port))
         try slow.send(Array(body[8...]))
         let answered = try #require(try slow.receive())
         #expect(answered.status == 201)
