@@ -11,6 +11,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -78,11 +79,20 @@ class Browser:
     def press(self, action, until=None):
         """Clicks the submit button `name="action" value=action` and waits for the next page
         (or until `until(driver)` holds, for a page of another site). Returns its Document."""
+        button = self.driver.find_element(By.CSS_SELECTOR, "button[name=action][value=%s]" % action)
+        return self._submit(lambda: button.click(), repr(action), until)
+
+    def press_enter(self, name, until=None):
+        """Presses Enter in the field `name` (the form's implicit submission: its first submit
+        button) and waits for the next page. Returns its Document."""
+        field = self.driver.find_element(By.NAME, name)
+        return self._submit(lambda: field.send_keys(Keys.ENTER), "Enter in %s" % name, until)
+
+    def _submit(self, act, what, until):
         self._drain_log()
         page = self.driver.find_element(By.TAG_NAME, "html")
-        button = self.driver.find_element(By.CSS_SELECTOR, "button[name=action][value=%s]" % action)
         try:
-            button.click()
+            act()
         except WebDriverException as error:
             # The click went through but the page was already being replaced when chromedriver
             # looked back at the button; the wait below tells whether a new page came.
@@ -94,8 +104,8 @@ class Browser:
             wait.until(until or expected_conditions.staleness_of(page))
         except TimeoutException:
             console = [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
-            raise AssertionError("pressing %r led to no new page within 20 s; still at %s%s" % (
-                action, self.driver.current_url, "; console: " + " | ".join(console)[:400] if console else ""))
+            raise AssertionError("pressing %s led to no new page within 20 s; still at %s%s" % (
+                what, self.driver.current_url, "; console: " + " | ".join(console)[:400] if console else ""))
         wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
         return self._read_document()
 

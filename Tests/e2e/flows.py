@@ -66,6 +66,7 @@ def make_promo_link(server, merchant, code):
     return server.api("POST", "/v1/checkout_links", {
         "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "product": "Annual pass", "unit_amount": 10000}}],
         "title": "Members club", "currency": "usd", "allow_promotion_codes": True,
+        "billing_address_collection": "required",
         "after_completion": {"type": "redirect", "redirect": {"url": merchant.origin + "/thanks?cs={CHECKOUT_SESSION_ID}"}}})
 
 
@@ -290,29 +291,74 @@ def address_link_flow(steps, server, merchant):
     steps.state("checkout-link/sold-out", doc, sold_out)
 
 
+def one_form_holding(b, names):
+    """The page has exactly one POST form, and every field of `names` is inside it."""
+    forms = b.driver.find_elements("css selector", "form[method=post]")
+    must(len(forms) == 1, "%d POST forms on the page" % len(forms))
+    for name in names:
+        must(forms[0].find_elements("name", name), "%s is not inside the form" % name)
+
+
+def kept(b, fields):
+    """Everything typed is still in its field, except the card number and CVC, which are empty."""
+    for name, value in fields.items():
+        if name in ("card_number", "card_cvc"):
+            must(b.value(name) == "", "%s was sent back to the browser" % name)
+        elif name == "address_country":
+            chosen = b.driver.find_element("css selector", "select[name=address_country] option:checked")
+            must(chosen.get_attribute("value") == value, "country reads %r" % chosen.get_attribute("value"))
+        else:
+            must(b.value(name) == value, "%s reads %r, typed %r" % (name, b.value(name), value))
+
+
 def promo_link_flow(steps, server, merchant):
+    """The customer types everything first, then deals with the code: applying it (or pressing
+    Enter in its field) keeps what was typed, and never charges a total the page did not show."""
     b = steps.browser
     code = "E2E%s25" % ("ON" if b.javascript else "OFF")
     link = make_promo_link(server, merchant, code)
     doc = b.open(link["url"])
+    typed = dict(CUSTOMER, **ADDRESS)
 
     def form(doc):
         status_is(doc, 200)
-        must(b.driver.find_elements("name", "promo_code"), "no promo code field")
+        one_form_holding(b, ["promo_code", "email", "name", "card_number", "address_line1", "csrf_token"])
         must(b.text("button[value=pay]") == "Pay $100.00", "button reads %r" % b.text("button[value=pay]"))
-        return "200, promo code field, Pay $100.00"
+        apply = b.driver.find_element("css selector", "button[name=action][value=apply_promo]")
+        must(apply.get_attribute("formnovalidate") is not None, "Apply has no formnovalidate")
+        return "200, one form holding the promo field and the rest, Pay $100.00"
     steps.state("promo/form", doc, form)
 
-    b.fill({"promo_code": "NOSUCHCODE"})
+    b.fill(dict(typed, promo_code="NOSUCHCODE"))
+    steps.shot("promo/typed-everything")
     doc = b.press("apply_promo")
 
     def rejected(doc):
         status_is(doc, 422)
         must(b.text("#promo_code-error"), "no message under the promo code")
         must(b.text("button[value=pay]") == "Pay $100.00", "total changed")
-        return "422, %r under the field, total unchanged" % b.text("#promo_code-error")
+        kept(b, typed)
+        return "422, %r under the field; email, name, address kept, card number and CVC cleared" % b.text("#promo_code-error")
     steps.state("promo/rejected", doc, rejected, errors=["promo_code"])
 
+    def sessions_of_link():
+        listed = server.api("GET", "/v1/checkout/sessions?limit=100")["data"]
+        return [row["id"] for row in listed if row.get("checkoutLinkId") == link["id"]]
+    sessions_before = sessions_of_link()
+    b.fill({"card_number": GOOD_CARD, "card_cvc": "123", "promo_code": code.lower()})
+    doc = b.press_enter("promo_code")
+
+    def entered(doc):
+        status_is(doc, 200)
+        notice = b.text("#form-notice")
+        must(notice == "%s is applied: the total is now $75.00. Check it, then pay." % code, "notice reads %r" % notice)
+        must(b.text("button[value=pay]") == "Pay $75.00", "button reads %r" % b.text("button[value=pay]"))
+        must(sessions_of_link() == sessions_before, "Enter charged the card")
+        kept(b, typed)
+        return "Enter in the code field: 200, code applied and the new total shown, nothing charged, fields kept"
+    steps.state("promo/enter-applies", doc, entered)
+
+    b.fill({"promo_code": ""})
     b.fill({"promo_code": code.lower()})
     doc = b.press("apply_promo")
 
@@ -320,12 +366,12 @@ def promo_link_flow(steps, server, merchant):
         status_is(doc, 200)
         must("−$25.00" in b.text("table.items"), "no −$25.00 discount line")
         must(b.text("button[value=pay]") == "Pay $75.00", "button reads %r" % b.text("button[value=pay]"))
-        carried = b.driver.find_element("css selector", "form:not(.promo) input[name=promo_code]").get_attribute("value")
-        must(carried == code, "pay form carries %r" % carried)
-        return "200, Discount (%s) −$25.00, Pay $75.00" % code
+        must(b.value("promo_code") == code, "the code field reads %r" % b.value("promo_code"))
+        kept(b, typed)
+        return "200, Discount (%s) −$25.00, Pay $75.00, everything typed kept but the card" % code
     steps.state("promo/applied", doc, applied)
 
-    b.fill(CUSTOMER)
+    b.fill({"card_number": GOOD_CARD, "card_cvc": "123"})
     doc = b.press("pay", until=lambda d: d.current_url.startswith(merchant.origin))
 
     def redirected(doc):
@@ -343,7 +389,7 @@ def error_pages_flow(steps, server, merchant):
     b = steps.browser
     link = make_payment_link(server, description="Gift card", amount=5)
     b.open(link["url"])
-    b.driver.execute_script("document.querySelector('form:not(.promo) [name=csrf_token]').value = 'forged'")
+    b.driver.execute_script("document.querySelector('form [name=csrf_token]').value = 'forged'")
     b.fill(CUSTOMER)
     doc = b.press("pay")
 
@@ -463,5 +509,5 @@ def http_pass(report, server, merchant):
     token = csrf(request("GET", link["url"]))
     served("promo/rejected", lambda: submit(link["url"], {"action": "apply_promo", "promo_code": "NOSUCHCODE"}, token), 422)
     served("promo/applied", lambda: submit(link["url"], {"action": "apply_promo", "promo_code": "E2EHTTP25"}, token), 200)
-    served("promo/pay", lambda: submit(link["url"], dict(CUSTOMER, promo_code="E2EHTTP25", action="pay"), token), 303,
+    served("promo/pay", lambda: submit(link["url"], dict(CUSTOMER, promo_code="E2EHTTP25", action="pay", **ADDRESS), token), 303,
            lambda to: to.startswith(merchant.origin + "/thanks?cs=cs_"))

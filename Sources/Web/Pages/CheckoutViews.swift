@@ -39,10 +39,15 @@ struct CheckoutPage {
     let errors: FieldErrors
     /// A message about the whole form (a decline), shown above the fields.
     let formError: String?
+    /// A message that is not an error (the total changed with the code), shown above the fields.
+    let formNotice: String?
     /// The submit button's label.
     let submitLabel: String
     /// Whether a card is needed (false when the total is zero).
     let needsCard: Bool
+    /// Whether the test-mode banner names the card to pay with: only where card fields are shown,
+    /// never on a receipt or an error page.
+    var cardHint: Bool { testMode && needsCard }
     /// Whether the billing address fields are shown and required.
     let addressRequired: Bool
     /// The country list, with the customer's choice selected.

@@ -90,6 +90,12 @@ final class Pages: Sendable {
     // MARK: Submitting
 
     private func submit(_ request: Request) -> Response {
+        // Before anything is read or written: a form posted from another site is refused whatever
+        // it carries (see CrossSitePolicy).
+        guard CrossSitePolicy.allows(request.headers, publicURL: publicURL.value) else {
+            return message(status: 403, heading: "This form came from another site",
+                           text: "Nothing was charged or recorded. Open the checkout link itself and submit the form there.")
+        }
         do {
             guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
             let now = time.now(for: subject.scope)
@@ -116,10 +122,17 @@ final class Pages: Sendable {
             }
             let availability = self.availability(of: target, subject: subject, at: now)
             guard availability.isOpen else { return unavailable(availability, subject: subject) }
-            let page = { (status: Int, quote: PriceQuote, errors: FormErrors, formError: String?) -> Response in
-                self.checkoutPage(subject: subject, path: request.path, status: status, input: input,
-                                  quote: quote, errors: errors, formError: formError, formActions: actions)
+            func page(_ status: Int, _ quote: PriceQuote, _ errors: FormErrors, _ formError: String?,
+                      notice: String? = nil) -> Response {
+                checkoutPage(subject: subject, path: request.path, status: status, input: input, quote: quote,
+                             errors: errors, formError: formError, formNotice: notice, formActions: actions)
             }
+            // The page says which code its total was computed with. A pay whose code differs (typed
+            // and Enter pressed, or cleared) would charge a total the customer has not seen, so it
+            // applies the code instead and shows the new total. A form that does not carry the
+            // field (a merchant's test posting `action=pay&promo_code=…`) pays at once.
+            let codeChanged = form.has("quoted_promo_code") && !Self.sameCode(form["quoted_promo_code"], input.promoCode)
+            let applying = form["action"] == "apply_promo" || codeChanged
             // The discount shown and the card requirement come from a quote computed here; the
             // completion computes it again under the write lock and decides on that one.
             let undiscounted = PriceQuote(subtotal: subject.price)
@@ -132,11 +145,17 @@ final class Pages: Sendable {
                 quote = value
             case .failure(let rejection):
                 let errors = FormErrors(fields: ["promo_code": rejection.message])
-                if form["action"] == "apply_promo" { return page(422, undiscounted, errors, nil) }
+                if applying { return page(422, undiscounted, errors, nil) }
                 return page(rejection == .unknown ? 422 : 409, undiscounted, errors,
                             "\(rejection.message) You have not been charged; without the code the total is \(subject.amountText).")
             }
-            if form["action"] == "apply_promo" {
+            if codeChanged {
+                let total = MoneyText.format(quote.total)
+                let notice = quote.promo.map { "\($0.code) is applied: the total is now \(total). Check it, then pay." }
+                    ?? "Without a promo code the total is \(total). Check it, then pay."
+                return page(200, quote, FormErrors(), nil, notice: notice)
+            }
+            if applying {
                 return page(200, quote, FormErrors(), nil)
             }
             let details: CheckoutDetails
@@ -244,7 +263,8 @@ final class Pages: Sendable {
     // MARK: Responses
 
     private func checkoutPage(subject: CheckoutSubject, path: String, status: Int, input: CheckoutFormInput,
-                              quote: PriceQuote, errors: FormErrors, formError: String?, formActions: [String]) -> Response {
+                              quote: PriceQuote, errors: FormErrors, formError: String?, formNotice: String? = nil,
+                              formActions: [String]) -> Response {
         let lineItems = LineItemView.views(of: subject.lineItems)
         let discounted = quote.promo != nil
         let page = CheckoutPage(
@@ -257,6 +277,7 @@ final class Pages: Sendable {
             promoAllowed: subject.acceptsPromoCodes, promoInput: quote.promo?.code ?? input.promoCode,
             interval: subject.intervalText, action: path,
             csrfToken: signer.token(for: path, at: time.wall.now()), form: input, errors: FieldErrors(errors), formError: formError,
+            formNotice: formNotice,
             submitLabel: subject.submitLabel(total: quote.total), needsCard: quote.total.minorUnits > 0,
             addressRequired: subject.addressRequired,
             countries: subject.addressRequired ? CountryOption.all(selected: input.addressCountry) : [])
@@ -303,6 +324,11 @@ final class Pages: Sendable {
                                    testMode: subject.scope.mode == .test, heading: heading, message: text,
                                    merchantName: subject.merchantName, status: 410)
         return renderer.response(status: 410, template: "message", page: page)
+    }
+
+    /// Whether two promo code fields name the same code (codes are compared trimmed, in upper case).
+    private static func sameCode(_ first: String, _ second: String) -> Bool {
+        first.trimmingCharacters(in: .whitespaces).uppercased() == second.trimmingCharacters(in: .whitespaces).uppercased()
     }
 
     /// Origins the form may lead to besides this server: the success or redirect URL's.

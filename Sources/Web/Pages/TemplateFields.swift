@@ -38,8 +38,10 @@ extension CheckoutPage: MustacheParent {
         case "form": form
         case "errors": errors
         case "formError": formError
+        case "formNotice": formNotice
         case "submitLabel": submitLabel
         case "needsCard": needsCard
+        case "cardHint": cardHint
         case "addressRequired": addressRequired
         case "countries": countries
         default: nil
