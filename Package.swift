@@ -60,7 +60,9 @@ let package = Package(
                 "Web", "Billing",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            // Data the tests read by path (the JSONTestSuite cases), not resources of a bundle.
+            exclude: ["Fixtures"]
         ),
     ]
 )

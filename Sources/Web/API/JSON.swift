@@ -1,7 +1,7 @@
 import Foundation
 
-/// A JSON value. Input is parsed by Foundation's `JSONDecoder` into this type with numbers kept as
-/// exact `Decimal`s (so `29.99` stays 29.99, never a binary fraction); output is written by
+/// A JSON value. Input is parsed by `JSONParser` (strict RFC 8259) with numbers kept as exact
+/// `Decimal`s (so `29.99` stays 29.99, never a binary fraction); output is written by
 /// `serialized()` with object keys in the order given, so responses read like the references.
 public indirect enum JSON: Sendable, Equatable {
     case null
@@ -13,7 +13,7 @@ public indirect enum JSON: Sendable, Equatable {
     case outOfRangeNumber(Double)
     case string(String)
     case array([JSON])
-    /// Keys in the order they were written (output) or in no particular order (input).
+    /// Keys in the order they were written (duplicates of a request body kept, in order).
     case object([(String, JSON)])
     /// A value already serialized (a stored event), written as it is: re-parsing it would lose
     /// its key order and cost a parse per item of a list.
@@ -48,9 +48,9 @@ public indirect enum JSON: Sendable, Equatable {
         .object(values.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }
 
-    /// Parses `bytes`; nil when they are not valid JSON.
+    /// Parses `bytes` as RFC 8259 JSON (see `JSONParser`); nil when they are not.
     public static func parse(_ bytes: [UInt8]) -> JSON? {
-        try? JSONDecoder().decode(JSON.self, from: Data(bytes))
+        try? JSONParser.parse(bytes)
     }
 
     /// The value of `key` when this is an object.
@@ -114,27 +114,6 @@ public indirect enum JSON: Sendable, Equatable {
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-}
-
-extension JSON: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Decimal.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .outOfRangeNumber(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSON].self).map { ($0.key, $0.value) })
-        }
     }
 }
 

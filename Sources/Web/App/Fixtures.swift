@@ -69,9 +69,9 @@ enum Fixtures {
             }
         } else {
             do {
-                root = try JSONDecoder().decode(JSON.self, from: data)
+                root = try JSONParser.parse(Array(data))
             } catch {
-                throw ServerError(description: "fixtures file '\(file)': not valid JSON (\(Self.syntaxProblem(data)))")
+                throw ServerError(description: "fixtures file '\(file)': not valid JSON (\(error))")
             }
         }
         do {
@@ -147,24 +147,6 @@ enum Fixtures {
     private static func rejectUnknownFields(of body: Body, allowed: [String], at path: String) throws {
         if let unknown = body.fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw Fault(path: path, problem: "unknown field \"\(unknown)\"; expected \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")).")
-        }
-    }
-
-    /// Where and why `data` is not JSON: Foundation's JSONSerialization names the character
-    /// offset ("around character 34"); this adds the line and column an editor shows.
-    private static func syntaxProblem(_ data: Data) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return "the JSON is valid but not of a supported shape"
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            guard let range = detail.range(of: #"character (\d+)"#, options: .regularExpression),
-                  let offset = Int(detail[range].dropFirst("character ".count))
-            else { return detail }
-            let before = data.prefix(offset)
-            let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
-            let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
-            return "line \(line), column \(column): \(detail)"
         }
     }
 }
