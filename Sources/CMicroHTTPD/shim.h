@@ -31,8 +31,9 @@ typedef struct {
     unsigned int listen_backlog;
 } hc_daemon_config;
 
-/// Starts a daemon with an internal thread pool using epoll and an inter-thread channel (wakes
-/// the workers for the stop). `accept_policy` is asked about every new connection before it is
+/// Starts a daemon with an internal thread pool using epoll, an inter-thread channel (wakes the
+/// workers for the stop and for resumed connections), and suspend/resume allowed (a request whose
+/// answer is made on another thread, a payment being charged, does not hold a worker). `accept_policy` is asked about every new connection before it is
 /// served; refusing makes libmicrohttpd close it at once. Returns NULL when the address does not
 /// parse or the daemon cannot start.
 /// Wraps MHD_start_daemon, which is variadic and can't be called from Swift.
@@ -44,7 +45,7 @@ static inline struct MHD_Daemon *hc_start_daemon(const hc_daemon_config *config,
                                                  MHD_RequestCompletedCallback completed,
                                                  void *completed_cls) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC
-                       | MHD_USE_ERROR_LOG;
+                       | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_storage storage;
     memset(&storage, 0, sizeof(storage));
     if (strchr(config->host, ':') != NULL) {

@@ -48,6 +48,15 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("webhook-timeout"), help: "Seconds a webhook endpoint has to answer 2xx, connecting included.")
     var webhookTimeout: Double = 10
 
+    @Option(name: .customLong("charge-concurrency"), help: "Charges run at once, off the HTTP threads; more wait their turn.")
+    var chargeConcurrency = 64
+
+    @Option(name: .customLong("test-processor-latency"), help: "Seconds every test-card charge takes, like a real processor's round trip.")
+    var testProcessorLatency: Double = 0
+
+    @Option(name: .customLong("recovery-interval"), help: "Seconds between passes that resolve payments left between charge and settle.")
+    var recoveryInterval: Double = 60
+
     @Option(help: "JSON file of organizations (with their keys) and objects to create at start; all or nothing.")
     var fixtures: String?
 
@@ -65,6 +74,9 @@ struct Serve: ParsableCommand {
         if maxBody < 1024 { throw ValidationError("--max-body must be at least 1024 bytes.") }
         if !(0.1...300).contains(webhookTimeout) { throw ValidationError("--webhook-timeout must be between 0.1 and 300 seconds.") }
         if sweepInterval < 0.05 { throw ValidationError("--sweep-interval must be at least 0.05 seconds.") }
+        if !(1...1024).contains(chargeConcurrency) { throw ValidationError("--charge-concurrency must be between 1 and 1024.") }
+        if !(0...60).contains(testProcessorLatency) { throw ValidationError("--test-processor-latency must be between 0 and 60 seconds.") }
+        if recoveryInterval < 0.05 { throw ValidationError("--recovery-interval must be at least 0.05 seconds.") }
         if webhookRetryBase <= 0 || webhookRetryCap < webhookRetryBase || webhookRetryHorizon <= 0 {
             throw ValidationError("webhook retries need 0 < --webhook-retry-base ≤ --webhook-retry-cap and a positive --webhook-retry-horizon.")
         }
@@ -93,6 +105,9 @@ struct Serve: ParsableCommand {
         if let resources { configuration.resourcesDirectory = resources }
         configuration.fixturesFile = fixtures
         configuration.sweepInterval = sweepInterval
+        configuration.chargeConcurrency = chargeConcurrency
+        configuration.testProcessorLatency = testProcessorLatency
+        configuration.recoveryInterval = recoveryInterval
         configuration.webhookTimeout = webhookTimeout
         configuration.webhookRetry = RetryPolicy(base: webhookRetryBase, cap: webhookRetryCap, horizon: webhookRetryHorizon)
 

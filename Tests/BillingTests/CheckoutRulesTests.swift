@@ -82,23 +82,79 @@ let november2026 = Date(timeIntervalSince1970: 1_795_262_400)
 }
 
 @Suite struct TestCardProcessorTests {
+    static func request(key: String = "cs_x-attempt-1", scope: Scope) -> ChargeRequest {
+        ChargeRequest(amount: Money(minorUnits: 100, currency: .usd), scope: scope, idempotencyKey: key,
+                      checkoutSessionID: "cs_x", returnURL: "https://pay.example/c/token?payment_return=rsv_x")
+    }
+
+    /// A store with one organization, and its test scope.
+    static func storeWithScope() throws -> (TemporaryStore, Scope) {
+        let temporary = try TemporaryStore()
+        let created = try temporary.store.write { try $0.createOrganization(handle: "cards", name: "Cards", now: fixedNow) }
+        return (temporary, Scope(organizationID: created.organization.id, mode: .test))
+    }
+
     @Test(arguments: [
         ("4242424242424242", nil), ("5555555555554444", nil),
         ("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds"),
     ] as [(String, String?)])
-    func testCardsAreDeterministic(number: String, decline: String?) throws {
+    func testCardsAreDeterministicAndRecordedUnderTheirKey(number: String, decline: String?) throws {
+        let (temporary, scope) = try Self.storeWithScope()
+        defer { temporary.remove() }
+        let processor = TestCardProcessor(store: temporary.store) { "https://pay.example/test-bank/\($0)" }
         let card = try #require(try CardValidationTests.input(card: number).validate(at: november2026).card)
-        let scope = Scope(organizationID: "org_x", mode: .test)
-        switch TestCardProcessor().charge(Money(minorUnits: 100, currency: .usd), to: card, in: scope) {
-        case .approved: #expect(decline == nil)
-        case .declined(let reason): #expect(reason.code == decline)
+        let first = processor.charge(Self.request(scope: scope), card: card)
+        switch first {
+        case .succeeded(let reference):
+            #expect(decline == nil)
+            #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: scope) == .succeeded(reference: reference))
+        case .declined(let reason):
+            #expect(reason.code == decline)
+            #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: scope) == .declined(reason))
+        default:
+            Issue.record("unexpected \(first)")
         }
+        // The same key again is the same charge, not a second one.
+        #expect(processor.charge(Self.request(scope: scope), card: card) == first)
+        #expect(try temporary.store.read { try $0.testCharge(key: "cs_x-attempt-1") } != nil)
+        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-2", reference: nil, in: scope) == .notFound)
+        // Another scope cannot see it.
+        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: Scope(organizationID: scope.organizationID, mode: .live)) == .notFound)
+    }
+
+    @Test func theAuthenticationCardWaitsForTheBank() throws {
+        let (temporary, scope) = try Self.storeWithScope()
+        defer { temporary.remove() }
+        let processor = TestCardProcessor(store: temporary.store) { "https://pay.example/test-bank/\($0)" }
+        let card = try #require(try CardValidationTests.input(card: "4000 0027 6000 3184").validate(at: november2026).card)
+        guard case .requiresAction(let reference, let url) = processor.charge(Self.request(scope: scope), card: card) else {
+            Issue.record("the 3-D Secure card did not ask for the bank")
+            return
+        }
+        #expect(url == "https://pay.example/test-bank/\(reference)")
+        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: reference, in: scope) == .requiresAction(reference: reference, redirectURL: url))
+        let approved = try temporary.store.write { try $0.decideTestCharge(id: reference, approve: true) }
+        #expect(approved?.status == .succeeded)
+        // A second answer keeps the first.
+        #expect(try temporary.store.write { try $0.decideTestCharge(id: reference, approve: false) }?.status == .succeeded)
+        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: reference, in: scope) == .succeeded(reference: reference))
+
+        guard case .requiresAction(let other, _) = processor.charge(Self.request(key: "cs_x-attempt-2", scope: scope), card: card) else {
+            Issue.record("no bank step")
+            return
+        }
+        // Given up before the customer answered: a late Approve cannot take the money.
+        #expect(processor.cancel(chargeWithKey: "cs_x-attempt-2", reference: other, in: scope) == .declined(.authenticationFailed))
+        #expect(try temporary.store.write { try $0.decideTestCharge(id: other, approve: true) }?.status == .failed)
     }
 
     @Test func liveModeWithoutAProcessorDeclines() throws {
+        let (temporary, scope) = try Self.storeWithScope()
+        defer { temporary.remove() }
         let card = try #require(try CardValidationTests.input().validate(at: november2026).card)
-        let outcome = PaymentProcessors().processor(for: .live).charge(Money(minorUnits: 100, currency: .usd), to: card,
-                                                                         in: Scope(organizationID: "org_x", mode: .live))
+        let processors = PaymentProcessors(test: TestCardProcessor(store: temporary.store) { $0 })
+        let outcome = processors.processor(for: .live).charge(Self.request(scope: Scope(organizationID: scope.organizationID, mode: .live)),
+                                                             card: card)
         guard case .declined(let decline) = outcome else {
             Issue.record("live charge without a processor was approved")
             return

@@ -187,7 +187,7 @@ import Testing
     }
 
     @Test(arguments: [("4000000000000002", "Your card was declined."), ("4000 0000 0000 9995", "Your card has insufficient funds.")])
-    func declinedCardsAre402WithTheMessageAndRecordNothing(card: String, message: String) throws {
+    func declinedCardsAre402WithTheMessageAndChargeNothing(card: String, message: String) throws {
         let server = try TestServer()
         defer { server.stop() }
         let link = try server.create("/v1/payment-links", #"{"amount_usd": 10, "payment_method_id": "pm"}"#)
@@ -200,10 +200,21 @@ import Testing
         #expect(page.value(ofInput: "name") == "Kept Name")
         #expect(page.value(ofInput: "card_number") == nil)
         #expect(!response.text.contains(card.replacingOccurrences(of: " ", with: "")))
-        #expect(try server.list("/v1/checkout/sessions").isEmpty)
         #expect(try server.list("/v1/transactions").isEmpty)
+        // The attempt made a session, open and unpaid; the form now posts to that session's page,
+        // so the next try is its second attempt rather than another session.
+        let sessions = try server.list("/v1/checkout/sessions")
+        #expect(sessions.count == 1)
+        #expect(sessions.first?["status"] as? String == "open")
+        #expect(sessions.first?["paymentStatus"] as? String == "unpaid")
+        let sessionPath = server.path(of: sessions.first?["url"])
+        #expect(response.text.contains(#"<form method="post" action="\#(sessionPath)""#))
         // The form is usable again: the next card works.
-        #expect(try server.submit(path, TestServer.payment(), token: page.csrfToken).status == 303)
+        #expect(try server.submit(sessionPath, TestServer.payment(), token: page.csrfToken).status == 303)
+        let paid = try server.list("/v1/checkout/sessions")
+        #expect(paid.count == 1)
+        #expect(paid.first?["paymentStatus"] as? String == "paid")
+        #expect(try server.list("/v1/transactions").count == 1)
     }
 
     @Test func invalidFormIs422WithAMessagePerField() throws {

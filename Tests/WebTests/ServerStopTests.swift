@@ -41,7 +41,7 @@ import Testing
                     slowStarted.add(1, ordering: .relaxed)
                     usleep(40_000)
                 }
-                return Response(status: 200, body: Array("ok".utf8))
+                return .response(Response(status: 200, body: Array("ok".utf8)))
             })
         try server.start()
         let port = server.port

@@ -9,6 +9,18 @@ public struct CheckoutSession: Hashable, Sendable {
         case open, complete, expired
     }
 
+    /// Whether money was taken; `status` says whether the session can still be paid.
+    public enum PaymentStatus: String, Sendable {
+        /// Nothing taken yet.
+        case unpaid
+        /// An attempt is being charged (or waits for the bank).
+        case processing
+        /// Paid.
+        case paid
+        /// Completed with nothing due (a 100 % discount).
+        case noPaymentRequired = "no_payment_required"
+    }
+
     /// `one_time` or `subscription` (a recurring plan).
     public enum Kind: String, Sendable {
         case oneTime = "one_time"
@@ -67,13 +79,16 @@ public struct CheckoutSession: Hashable, Sendable {
     public var promoCode: String? = nil
     /// What it took off `price`.
     public var discountAmount: Int64 = 0
+    /// Whether money was taken.
+    public var paymentStatus: PaymentStatus = .unpaid
 
     /// What was (or is to be) paid: the price less the discount.
     public var amountTotal: Money { Money(minorUnits: price.minorUnits - discountAmount, currency: price.currency) }
 
-    /// The status as of `now`.
+    /// The status as of `now`. A session being paid does not expire under its charge: the
+    /// attempt settles (or is released) first.
     public func status(at now: Date) -> Status {
-        storedStatus == .open && now >= expiresAt ? .expired : storedStatus
+        storedStatus == .open && now >= expiresAt && paymentStatus != .processing ? .expired : storedStatus
     }
 
     /// The success URL with the session id in place of `{CHECKOUT_SESSION_ID}`.
@@ -235,8 +250,8 @@ extension Ledger {
             INSERT INTO checkout_session (id, token, organization_id, livemode, payment_link_id, plan_id, kind, amount,
                 currency, description, status, customer_email, customer_phone, customer_name, success_url, metadata,
                 expires_at, created_at, completed_at, customer_id, payment_id, subscription_id, checkout_link_id, billing_address,
-                promo_code_id, promo_code, discount_amount)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                promo_code_id, promo_code, discount_amount, payment_status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 session.id, session.token, session.scope.organizationID, session.scope.livemode, session.paymentLinkID,
                 session.planID, session.kind.rawValue, session.price.minorUnits, session.price.currency.code,
@@ -245,7 +260,7 @@ extension Ledger {
                 session.expiresAt.unixSeconds, session.createdAt.unixSeconds, session.completedAt?.unixSeconds,
                 session.customerID, session.paymentID, session.subscriptionID, session.checkoutLinkID,
                 try session.billingAddress.map(AddressColumn.encode), session.promoCodeID, session.promoCode,
-                session.discountAmount,
+                session.discountAmount, session.paymentStatus.rawValue,
             ])
     }
 
@@ -308,6 +323,8 @@ extension Ledger {
             throw BillingError(.invalidState, "The checkout session '\(id)' is complete and cannot be expired.")
         case .expired where session.storedStatus == .expired:
             return session
+        case .open where session.paymentStatus == .processing:
+            throw BillingError(.invalidState, "The checkout session '\(id)' is being paid right now; it can be expired once the payment has settled or failed.")
         case .open, .expired:
             session.storedStatus = .expired
             session.expiredAt = now.truncatedToSeconds
@@ -337,6 +354,7 @@ extension CheckoutSession {
         promoCodeID = row["promo_code_id"]
         promoCode = row["promo_code"]
         discountAmount = row["discount_amount"]
+        paymentStatus = PaymentStatus(rawValue: row["payment_status"]) ?? .unpaid
     }
 }
 

@@ -41,7 +41,7 @@ extension Ledger {
         let at = now.unixSeconds
         let (condition, arguments) = range.condition
         return try fetchValue(Bool.self, """
-            SELECT EXISTS (SELECT 1 FROM checkout_session WHERE status = 'open' AND expires_at <= ? AND \(condition))
+            SELECT EXISTS (SELECT 1 FROM checkout_session WHERE status = 'open' AND payment_status != 'processing' AND expires_at <= ? AND \(condition))
                 OR EXISTS (SELECT 1 FROM payment_link WHERE active = 1 AND expires_at IS NOT NULL AND expires_at <= ? AND \(condition))
             """, arguments: [at] + arguments + [at] + arguments) ?? false
     }
@@ -53,12 +53,12 @@ extension Ledger {
         let at = now.unixSeconds
         let (condition, arguments) = range.condition
         result.sessions = try fetchRows(
-            "SELECT * FROM checkout_session WHERE status = 'open' AND expires_at <= ? AND \(condition) ORDER BY expires_at LIMIT ?",
+            "SELECT * FROM checkout_session WHERE status = 'open' AND payment_status != 'processing' AND expires_at <= ? AND \(condition) ORDER BY expires_at LIMIT ?",
             arguments: [at] + arguments + [limit]).map(CheckoutSession.init(row:))
         for index in result.sessions.indices {
             result.sessions[index].storedStatus = .expired
             result.sessions[index].expiredAt = Date(unixSeconds: at)
-            try execute("UPDATE checkout_session SET status = 'expired', expired_at = ? WHERE id = ? AND status = 'open'",
+            try execute("UPDATE checkout_session SET status = 'expired', expired_at = ? WHERE id = ? AND status = 'open' AND payment_status != 'processing'",
                         arguments: [at, result.sessions[index].id])
         }
         result.paymentLinks = try fetchRows(

@@ -61,6 +61,8 @@ public struct CheckoutLink: Hashable, Sendable {
     public var completedSessionLimit: Int64?
     /// Completed checkouts so far.
     public var completedSessionCount: Int64
+    /// Places held by attempts being paid right now (each becomes a completion or comes back).
+    public var reservedSessionCount: Int64 = 0
     /// The button's word.
     public let submitType: SubmitType
     /// When it was made.
@@ -359,9 +361,10 @@ extension Ledger {
             if let limit, limit < 1 {
                 throw BillingError.invalid("restrictions[completed_sessions][limit]", "limit must be at least 1.")
             }
-            if let limit, limit < link.completedSessionCount {
-                throw BillingError.invalid("restrictions[completed_sessions][limit]",
-                                           "limit cannot be below the \(link.completedSessionCount) checkouts already completed.")
+            if let limit, limit < link.completedSessionCount + link.reservedSessionCount {
+                throw BillingError.invalid("restrictions[completed_sessions][limit]", link.reservedSessionCount == 0
+                    ? "limit cannot be below the \(link.completedSessionCount) checkouts already completed."
+                    : "limit cannot be below the \(link.completedSessionCount) checkouts completed and \(link.reservedSessionCount) being paid for right now.")
             }
             link.completedSessionLimit = limit
             if link.deactivationReason == .limitReached, limit.map({ $0 > link.completedSessionCount }) ?? true {
@@ -405,7 +408,7 @@ extension Ledger {
                          taxBehavior: TaxBehavior(rawValue: item["tax_behavior"]) ?? .unspecified)
             }
         let methods: String = row["payment_method_types"]
-        return CheckoutLink(
+        var link = CheckoutLink(
             id: id, scope: row.scope,
             active: row["active"], deactivationReason: (row["deactivation_reason"] as String?).flatMap(CheckoutLink.DeactivationReason.init(rawValue:)),
             mode: CheckoutLink.Mode(rawValue: row["mode"]) ?? .payment, title: row["title"], description: row["description"],
@@ -416,6 +419,8 @@ extension Ledger {
             allowPromotionCodes: row["allow_promotion_codes"], completedSessionLimit: row["completed_sessions_limit"],
             completedSessionCount: row["completed_sessions_count"],
             submitType: CheckoutLink.SubmitType(rawValue: row["submit_type"]) ?? .auto, createdAt: Date(unixSeconds: row["created_at"]))
+        link.reservedSessionCount = row["reserved_sessions_count"]
+        return link
     }
 }
 

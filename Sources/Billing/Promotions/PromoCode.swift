@@ -230,8 +230,12 @@ extension Ledger {
         if let maxRedemptions {
             if let limit = maxRedemptions {
                 guard limit >= 1 else { throw BillingError.invalid("maxRedemptions", "maxRedemptions must be at least 1.") }
-                guard limit >= promo.redeemedCount else {
-                    throw BillingError.invalid("maxRedemptions", "maxRedemptions cannot be below the \(promo.redeemedCount) redemptions already made.")
+                // Redemptions held by attempts being paid right now count too: they may settle.
+                let reserved = try fetchValue(Int64.self, "SELECT reserved_count FROM promo_code WHERE id = ?", arguments: [promo.id]) ?? 0
+                guard limit >= promo.redeemedCount + reserved else {
+                    throw BillingError.invalid("maxRedemptions", reserved == 0
+                        ? "maxRedemptions cannot be below the \(promo.redeemedCount) redemptions already made."
+                        : "maxRedemptions cannot be below the \(promo.redeemedCount) redemptions made and \(reserved) being paid for right now.")
                 }
             }
             promo.maxRedemptions = maxRedemptions

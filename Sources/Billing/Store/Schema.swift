@@ -306,6 +306,66 @@ enum Schema {
                 CREATE INDEX webhook_delivery_pending ON webhook_delivery(endpoint_id, event_seq) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("v7-reservations-test-charges") { db in
+            // A completion is reserve → charge → settle. The places a reservation holds are counted
+            // beside the completions, and claimed by conditional updates
+            // (`completed + reserved < limit`), so the limit holds without a global lock.
+            try db.execute(sql: """
+                ALTER TABLE checkout_link ADD COLUMN reserved_sessions_count INTEGER NOT NULL DEFAULT 0 CHECK (reserved_sessions_count >= 0);
+                ALTER TABLE promo_code ADD COLUMN reserved_count INTEGER NOT NULL DEFAULT 0 CHECK (reserved_count >= 0);
+                ALTER TABLE checkout_session ADD COLUMN payment_status TEXT NOT NULL DEFAULT 'unpaid'
+                    CHECK (payment_status IN ('unpaid', 'processing', 'paid', 'no_payment_required'));
+                UPDATE checkout_session SET payment_status = CASE WHEN amount - discount_amount > 0 THEN 'paid' ELSE 'no_payment_required' END
+                    WHERE status = 'complete';
+                CREATE TABLE reservation (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    checkout_session_id TEXT NOT NULL REFERENCES checkout_session(id),
+                    attempt INTEGER NOT NULL CHECK (attempt >= 1),
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL CHECK (state IN ('charging', 'requires_action', 'settled', 'released')),
+                    checkout_link_id TEXT REFERENCES checkout_link(id),
+                    promo_code_id TEXT REFERENCES promo_code(id),
+                    promo_code TEXT,
+                    amount INTEGER NOT NULL CHECK (amount >= 0),
+                    currency TEXT NOT NULL,
+                    discount_amount INTEGER NOT NULL DEFAULT 0,
+                    customer_email TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    billing_address TEXT,
+                    card_brand TEXT,
+                    card_last4 TEXT,
+                    processor TEXT NOT NULL,
+                    processor_reference TEXT,
+                    action_url TEXT,
+                    outcome TEXT,
+                    expires_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    resolved_at INTEGER,
+                    UNIQUE (checkout_session_id, attempt)
+                );
+                CREATE UNIQUE INDEX reservation_active_by_session ON reservation(checkout_session_id)
+                    WHERE state IN ('charging', 'requires_action');
+                CREATE INDEX reservation_active_by_age ON reservation(created_at) WHERE state IN ('charging', 'requires_action');
+                CREATE TABLE test_charge (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('succeeded', 'declined', 'requires_action', 'failed')),
+                    decline_code TEXT,
+                    decline_message TEXT,
+                    amount_refunded INTEGER NOT NULL DEFAULT 0,
+                    return_url TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

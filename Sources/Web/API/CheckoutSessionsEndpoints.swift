@@ -57,6 +57,7 @@ enum CheckoutSessionsEndpoints {
             ("token", .string(session.token)),
             ("url", .string(PageURLs.session(publicURL: context.publicURL, token: session.token))),
             ("status", .string(session.status(at: context.now).rawValue)),
+            ("paymentStatus", .string(session.paymentStatus.rawValue)),
             ("kind", .string(session.kind.rawValue)),
             ("amount", .int(session.price.minorUnits)),
             ("currency", .string(session.price.currency.code)),

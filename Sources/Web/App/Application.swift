@@ -13,8 +13,17 @@ public struct ApplicationConfiguration: Sendable {
     public var publicURL: String?
     /// Folder holding `Templates/`, `Public/` and `OpenAPI/`.
     public var resourcesDirectory = Application.defaultResourcesDirectory()
-    /// What charges cards in each mode.
-    public var processors = PaymentProcessors()
+    /// Seconds every test-card charge takes (`--test-processor-latency`), like a real
+    /// processor's round trip: for load tests and merchants' tests of slow payments.
+    public var testProcessorLatency: TimeInterval = 0
+    /// Live mode's processor; without one live payments are refused.
+    public var liveProcessor: (any PaymentProcessor)?
+    /// For tests: wraps test mode's processor (to slow, fail or count its charges).
+    public var testProcessorWrapper: (@Sendable (any PaymentProcessor) -> any PaymentProcessor)?
+    /// Charges running at once (`--charge-concurrency`); more wait their turn.
+    public var chargeConcurrency = 64
+    /// How often attempts left between charge and settle are resolved with their processor.
+    public var recoveryInterval: TimeInterval = 60
     /// When failed webhook deliveries are tried again.
     public var webhookRetry = RetryPolicy.standard
     /// Seconds a webhook endpoint has to answer 2xx (connecting included) before the attempt fails.
@@ -39,6 +48,9 @@ public final class Application: Sendable {
     let api: API
     private let dispatcher: WebhookDispatcher
     private let sweeper: ExpirySweeper
+    private let workers: ChargeWorkers
+    /// Resolves attempts whose charge's answer was lost; reachable by tests of this module.
+    let recovery: RecoveryPass
     /// Which `now` each organization's objects see (test clocks).
     public let time: BillingTime
 
@@ -65,7 +77,16 @@ public final class Application: Sendable {
         let api = API(store: store, time: time, publicURL: baseURL, logger: logger,
                       document: try OpenAPIDocument(resourcesDirectory: resources.path), afterWrite: dispatcher.wake)
         self.api = api
-        let pages = try Pages(renderer: renderer, store: store, time: time, processors: configuration.processors,
+        let testCards = TestCardProcessor(store: store, latency: configuration.testProcessorLatency) { id in
+            baseURL.value + "/test-bank/" + id
+        }
+        let processors = PaymentProcessors(test: configuration.testProcessorWrapper?(testCards) ?? testCards,
+                                           live: configuration.liveProcessor)
+        let flow = PaymentFlow(store: store, time: time, processors: processors, publicURL: baseURL, logger: logger,
+                               onCompletion: dispatcher.wake)
+        workers = ChargeWorkers(limit: configuration.chargeConcurrency)
+        recovery = RecoveryPass(store: store, flow: flow, interval: configuration.recoveryInterval, logger: logger)
+        let pages = try Pages(renderer: renderer, store: store, time: time, flow: flow, workers: workers,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
         let router = TopLevelRouter(store: store, api: api, pages: pages, staticFiles: staticFiles)
         let limit = configuration.server.maximumBodySize
@@ -77,6 +98,10 @@ public final class Application: Sendable {
             badRequest: { request, reason in
                 request.isAPI ? APIError(status: 400, code: "bad_request", message: reason).response
                     : pages.message(status: 400, heading: "Bad request", text: reason)
+            },
+            stillWorking: { _ in
+                pages.message(status: 503, heading: "This payment is still being processed",
+                              text: "The server is restarting. Your payment will be completed or released without you; reopen the checkout in a minute to see how it ended. You will not be charged twice.")
             })
         server = HTTPServer(configuration: configuration.server, errors: errors, accessLog: { method, path, status, micros, id in
             logger.info("\(method) \(path) \(status) \(micros)µs", metadata: ["request_id": "\(id)"])
@@ -89,6 +114,7 @@ public final class Application: Sendable {
         try server.start()
         dispatcher.start()
         sweeper.start()
+        recovery.start()
         let url = "http://\(server.configuration.host.contains(":") ? "[\(server.configuration.host)]" : server.configuration.host):\(server.port)"
         baseURL.setDefault(url)
         return url
@@ -109,6 +135,10 @@ public final class Application: Sendable {
     /// Stops accepting, finishes requests in flight, closes the database.
     public func stop() {
         server.stop()
+        // Charges still running finish and settle before the database closes; any that cannot
+        // within the time are resolved by the recovery pass at the next start.
+        workers.stop(timeout: 10)
+        recovery.stop()
         sweeper.stop()
         dispatcher.stop()
         do {
@@ -160,34 +190,46 @@ struct TopLevelRouter: Sendable {
     let staticFiles: StaticFiles
 
     /// The answer to `request`, sent only once everything it could have read is on disk.
-    func handle(_ request: Request) -> Response {
-        let response = route(request)
+    func handle(_ request: Request) -> Reply {
         // With group commit another request's commit is visible a moment before it is flushed.
         // Waiting for every commit so far keeps an answer from showing a payment that a power
         // cut could still undo; when nothing is being written it costs a lock and a comparison.
-        store.waitUntilDurable()
-        return response
+        switch route(request) {
+        case .response(let response):
+            store.waitUntilDurable()
+            return .response(response)
+        case .later(let work):
+            return .later { [store] answer in
+                work { response in
+                    store.waitUntilDurable()
+                    answer(response)
+                }
+            }
+        }
     }
 
-    private func route(_ request: Request) -> Response {
+    private func route(_ request: Request) -> Reply {
         let path = request.path
         if path == "/healthz" {
             guard request.method == "GET" || request.method == "HEAD" else {
-                return APIError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]).response
+                return .response(APIError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]).response)
             }
-            return .json(200, Self.healthy)
+            return .response(.json(200, Self.healthy))
         }
         if request.isAPI {
-            return api.handle(request)
+            return .response(api.handle(request))
         }
         if path.hasPrefix("/static/") {
             let name = String(path.dropFirst("/static/".count))
             guard request.method == "GET" || request.method == "HEAD" else {
                 var response = pages.message(status: 405, heading: "Method not allowed", text: "Static files can only be read.")
                 response.headers.add("Allow", "GET, HEAD")
-                return response
+                return .response(response)
             }
-            return staticFiles.response(for: request, name: name) ?? pages.notFound()
+            return .response(staticFiles.response(for: request, name: name) ?? pages.notFound())
+        }
+        if path.hasPrefix("/test-bank/") {
+            return .response(pages.testBank(request))
         }
         return pages.handle(request)
     }

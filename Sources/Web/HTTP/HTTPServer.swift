@@ -27,7 +27,18 @@ public struct ServerConfiguration: Sendable {
 
 /// What the server calls for every complete request. It runs on a server thread and must not
 /// block for long; it is called concurrently from several threads.
-public typealias RequestHandler = @Sendable (Request) -> Response
+public typealias RequestHandler = @Sendable (Request) -> Reply
+
+/// What the application answers to a request.
+public enum Reply: Sendable {
+    /// The answer, now.
+    case response(Response)
+    /// The answer is made elsewhere (a payment being charged): the connection is suspended, so
+    /// the worker thread goes on serving others, until `work` calls its argument with the
+    /// answer, from any thread, once. `work` itself runs on the worker thread and must only hand
+    /// the job over.
+    case later(_ work: @Sendable (_ answer: @escaping @Sendable (Response) -> Void) -> Void)
+}
 
 /// What the server calls after queueing each answer: method, path, status sent, microseconds from
 /// the headers' arrival to the queued response, and the request id.
@@ -40,12 +51,16 @@ public struct ProtocolErrorResponses: Sendable {
     public var payloadTooLarge: @Sendable (Request) -> Response
     /// For a request that could be read two ways (duplicate `Content-Length`).
     public var badRequest: @Sendable (Request, String) -> Response
+    /// For a request still waiting for its answer (`Reply.later`) when a stop's grace period ends.
+    public var stillWorking: @Sendable (Request) -> Response
 
     /// The answers.
     public init(payloadTooLarge: @escaping @Sendable (Request) -> Response,
-                badRequest: @escaping @Sendable (Request, String) -> Response) {
+                badRequest: @escaping @Sendable (Request, String) -> Response,
+                stillWorking: @escaping @Sendable (Request) -> Response = { _ in Response(status: 503) }) {
         self.payloadTooLarge = payloadTooLarge
         self.badRequest = badRequest
+        self.stillWorking = stillWorking
     }
 }
 
@@ -71,6 +86,8 @@ public final class HTTPServer: @unchecked Sendable {
     let accessLog: AccessLogger
     private var daemon: OpaquePointer?
     private let inFlight = Mutex(0)
+    /// Requests whose connection is suspended while their answer is made elsewhere.
+    fileprivate let suspended = Mutex<[ObjectIdentifier: SuspendedRequest]>([:])
     /// Set when a stop begins: new connections are refused and every answer closes its connection.
     fileprivate let draining = Atomic(false)
 
@@ -116,12 +133,22 @@ public final class HTTPServer: @unchecked Sendable {
     /// (`daemon.c:5531`, "Failed to remove listen FD from epoll set"), aborting the process.
     /// The listening socket stays libmicrohttpd's: `MHD_stop_daemon` closes it once its threads
     /// are joined, so no descriptor is closed while a worker may still use it.
+    ///
+    /// A request still waiting for its answer elsewhere when the grace period ends gets
+    /// `errors.stillWorking` instead: libmicrohttpd must not be stopped with a suspended
+    /// connection, and the work itself (a charge) goes on and is recorded without it.
     public func stop() {
         guard let daemon else { return }
         draining.store(true, ordering: .sequentiallyConsistent)
         let deadline = Date().addingTimeInterval(configuration.shutdownGracePeriod)
         while inFlight.withLock({ $0 }) > 0, Date() < deadline {
             usleep(10_000)
+        }
+        let waiting = suspended.withLock { Array($0.values) }
+        for request in waiting { request.deliver(errors.stillWorking(request.request)) }
+        if !waiting.isEmpty {
+            let answered = Date().addingTimeInterval(1)
+            while inFlight.withLock({ $0 }) > 0, Date() < answered { usleep(10_000) }
         }
         MHD_stop_daemon(daemon)
         self.daemon = nil
@@ -132,6 +159,45 @@ public final class HTTPServer: @unchecked Sendable {
 
     fileprivate func begin() { inFlight.withLock { $0 += 1 } }
     fileprivate func end() { inFlight.withLock { $0 -= 1 } }
+}
+
+/// A request whose connection is suspended until its answer arrives from another thread.
+/// `deliver` may be called from any thread, any number of times: the first answer wins, later
+/// ones (the real answer after a stop's stand-in) are dropped without touching the connection,
+/// which libmicrohttpd may have freed by then.
+private final class SuspendedRequest: @unchecked Sendable {
+    // @unchecked: `connection` is only used while `answer` is nil, under `state`'s lock, and
+    // libmicrohttpd keeps a suspended connection alive until it is resumed.
+    let request: Request
+    private let connection: OpaquePointer
+    private unowned let server: HTTPServer
+    private let state = Mutex<(answer: Response?, delivered: Bool)>((nil, false))
+
+    init(request: Request, connection: OpaquePointer, server: HTTPServer) {
+        self.request = request
+        self.connection = connection
+        self.server = server
+    }
+
+    /// Hands `response` to the connection and wakes it.
+    func deliver(_ response: Response) {
+        let first = state.withLock { state -> Bool in
+            guard !state.delivered else { return false }
+            state = (response, true)
+            return true
+        }
+        guard first else { return }
+        _ = server.suspended.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
+        MHD_resume_connection(connection)
+    }
+
+    /// The answer delivered, once (nil before, and after it was taken).
+    func takeAnswer() -> Response? {
+        state.withLock { state in
+            defer { state.answer = nil }
+            return state.answer
+        }
+    }
 }
 
 /// Per-request state kept in libmicrohttpd's `*con_cls` between the calls of one request.
@@ -145,6 +211,8 @@ private final class PendingRequest {
     var body: [UInt8] = []
     /// Set when the request is to be refused before its body is read.
     var refusal: Response?
+    /// Set while the answer is made elsewhere and the connection is suspended.
+    var suspension: SuspendedRequest?
     var contentLengthCount = 0
 
     init(method: String, path: String) {
@@ -238,8 +306,27 @@ private func accessHandler(
         return .YES
     }
 
-    let response = pending.refusal ?? server.handler(pending.request)
-    return answer(pending, with: response, server: server, on: connection)
+    // Called again after a resume: the answer has arrived.
+    if let suspension = pending.suspension {
+        guard let response = suspension.takeAnswer() else { return .YES }
+        return answer(pending, with: response, server: server, on: connection)
+    }
+    if let refusal = pending.refusal {
+        return answer(pending, with: refusal, server: server, on: connection)
+    }
+    switch server.handler(pending.request) {
+    case .response(let response):
+        return answer(pending, with: response, server: server, on: connection)
+    case .later(let work):
+        let suspension = SuspendedRequest(request: pending.request, connection: connection, server: server)
+        pending.suspension = suspension
+        server.suspended.withLock { $0[ObjectIdentifier(suspension)] = suspension }
+        // Suspended before the work is handed over, so an answer that comes back at once still
+        // finds the connection suspended (resuming one that is not is undefined).
+        MHD_suspend_connection(connection)
+        work { response in suspension.deliver(response) }
+        return .YES
+    }
 }
 
 /// Queues `response` and writes the access-log line.

@@ -129,6 +129,32 @@ struct UnavailablePage {
     let status: Int
 }
 
+/// A page shown while a payment is under way: being charged (it refreshes itself), waiting for
+/// the bank, or with an outcome not known yet.
+struct WaitPage {
+    let chrome: PageChrome
+    let testMode: Bool
+    let merchantName: String
+    let heading: String
+    let message: String
+    /// Where to go next, when there is somewhere (the bank's page, the checkout).
+    let linkLabel: String?
+    let linkURL: String?
+}
+
+/// The test bank's 3-D Secure page: one form, Approve or Fail.
+struct TestBankPage {
+    let chrome: PageChrome
+    let testMode: Bool
+    /// `$29.99`
+    let amount: String
+    /// Where the form posts: the page's own path.
+    let action: String
+    let csrfToken: String
+    /// Already answered (a second visit): the form is not shown again.
+    let decided: Bool
+}
+
 /// What a hosted checkout sells, resolved from a link or a session, ready to show.
 struct CheckoutSubject {
     let scope: Scope

@@ -56,4 +56,7 @@ struct PageChrome {
     let title: String
     /// Asset cache-buster.
     let assetVersion: String
+    /// Seconds after which the page reloads itself (`<meta http-equiv="refresh">`, no script),
+    /// for a page waiting on a payment.
+    var refreshSeconds: Int? = nil
 }

@@ -5,36 +5,41 @@ import Foundation
 /// `/<handle>/<slug>`), a checkout session (`/c/<token>`), and what follows a submit (receipt,
 /// decline, errors). Opening a page never writes; submitting it does, in one transaction.
 final class Pages: Sendable {
-    private let renderer: PageRenderer
-    private let store: Store
-    private let time: BillingTime
-    private let processors: PaymentProcessors
-    private let signer: FormTokenSigner
+    let renderer: PageRenderer
+    let store: Store
+    let time: BillingTime
+    let signer: FormTokenSigner
     private let cache = PageCache()
-    private let publicURL: PublicURL
+    let publicURL: PublicURL
+    /// The charge and settle steps.
+    let flow: PaymentFlow
+    /// Where charges run, off the HTTP worker threads.
+    let workers: ChargeWorkers
     /// Called after each committed completion (wakes the webhook dispatcher).
-    private let onCompletion: @Sendable () -> Void
+    let onCompletion: @Sendable () -> Void
 
-    init(renderer: PageRenderer, store: Store, time: BillingTime, processors: PaymentProcessors, publicURL: PublicURL,
-         onCompletion: @escaping @Sendable () -> Void) throws {
+    init(renderer: PageRenderer, store: Store, time: BillingTime, flow: PaymentFlow, workers: ChargeWorkers,
+         publicURL: PublicURL, onCompletion: @escaping @Sendable () -> Void) throws {
         self.renderer = renderer
         self.store = store
         self.time = time
-        self.processors = processors
+        self.flow = flow
+        self.workers = workers
         self.publicURL = publicURL
         self.onCompletion = onCompletion
         signer = FormTokenSigner(secret: try store.write { try $0.serverSecret(named: "form-token") })
     }
 
     /// What a page path points at.
-    private enum Target {
+    enum Target {
         case link(PaymentLink)
         case checkoutLink(CheckoutLink)
         case session(CheckoutSession)
     }
 
-    /// Answers a request for a page path.
-    func handle(_ request: Request) -> Response {
+    /// Answers a request for a page path: at once, or (a payment being charged, the bank's
+    /// answer being asked for) later, from a charge worker.
+    func handle(_ request: Request) -> Reply {
         switch request.method {
         case "GET", "HEAD": return show(request)
         case "POST": return submit(request)
@@ -42,166 +47,146 @@ final class Pages: Sendable {
             var response = message(status: 405, heading: "Method not allowed",
                                    text: "This address can only be opened in a browser.")
             response.headers.add("Allow", "GET, HEAD, POST")
-            return response
+            return .response(response)
         }
     }
 
     // MARK: Showing
 
-    private func show(_ request: Request) -> Response {
+    private func show(_ request: Request) -> Reply {
         let generation = store.writeGeneration
         if let cached = cache.response(for: request.path, generation: generation, time: time) {
-            return cached
+            return .response(cached)
         }
         do {
-            guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
+            guard let (target, subject) = try resolve(request.pathSegments) else { return .response(notFound()) }
             let now = time.now(for: subject.scope)
             switch target {
             case .link, .checkoutLink:
                 let availability = self.availability(of: target, subject: subject, at: now)
-                guard availability.isOpen else { return unavailable(availability, subject: subject) }
+                guard availability.isOpen else { return .response(unavailable(availability, subject: subject)) }
                 let response = checkoutPage(subject: subject, path: request.path, status: 200,
                                             input: CheckoutFormInput(), quote: PriceQuote(subtotal: subject.price),
                                             errors: FormErrors(), formError: nil, formActions: formActions(for: target))
                 // A page on a test clock is not cached: the cache does not know that time.
-                guard !time.isAdjusted(subject.scope) else { return response }
+                guard !time.isAdjusted(subject.scope) else { return .response(response) }
                 var until = FormTokenSigner.nextRotation(after: time.wall.now())
                 if case .link(let link) = target, let expiresAt = link.expiresAt { until = min(until, expiresAt) }
                 cache.store(response, for: request.path, scope: subject.scope, generation: generation, validUntil: until)
-                return response
+                return .response(response)
             case .session(let session):
                 switch session.availability(at: now) {
+                case .open where session.paymentStatus == .processing:
+                    return try attemptInProgress(of: session, subject: subject, request: request)
                 case .open:
-                    return checkoutPage(subject: subject, path: request.path, status: 200,
-                                        input: CheckoutFormInput(email: session.customerEmail ?? ""),
-                                        quote: PriceQuote(subtotal: subject.price), errors: FormErrors(),
-                                        formError: nil, formActions: formActions(for: target))
+                    return .response(checkoutPage(subject: subject, path: request.path, status: 200,
+                                                  input: CheckoutFormInput(email: session.customerEmail ?? ""),
+                                                  quote: PriceQuote(subtotal: subject.price), errors: FormErrors(),
+                                                  formError: nil, formActions: formActions(for: target)))
                 case .completed:
-                    return try receipt(for: session, subject: subject)
+                    return .response(try receipt(for: session, subject: subject))
                 case let other:
-                    return unavailable(other, subject: subject)
+                    return .response(unavailable(other, subject: subject))
                 }
             }
         } catch {
-            return failure(error, request: request)
+            return .response(failure(error, request: request))
         }
     }
 
     // MARK: Submitting
 
-    private func submit(_ request: Request) -> Response {
+    private func submit(_ request: Request) -> Reply {
         // Before anything is read or written: a form posted from another site is refused whatever
         // it carries (see CrossSitePolicy).
         guard CrossSitePolicy.allows(request.headers, publicURL: publicURL.value) else {
-            return message(status: 403, heading: "This form came from another site",
-                           text: "Nothing was charged or recorded. Open the checkout link itself and submit the form there.")
+            return .response(message(status: 403, heading: "This form came from another site",
+                                     text: "Nothing was charged or recorded. Open the checkout link itself and submit the form there."))
         }
         do {
-            guard let (target, subject) = try resolve(request.pathSegments) else { return notFound() }
-            let now = time.now(for: subject.scope)
-            let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
-                .trimmingCharacters(in: .whitespaces).lowercased()
-            guard contentType == "application/x-www-form-urlencoded" else {
-                return message(status: 415, heading: "Unsupported form", testMode: subject.scope.mode == .test,
-                               text: "The form was sent in a format this page does not read. Go back and submit it again.")
-            }
-            let form = FormData(request.body)
-            // The form token guards the form, not a billing rule: it runs on the wall clock.
-            guard signer.isValid(form["csrf_token"], for: request.path, at: time.wall.now()) else {
-                return message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
-                               text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again.")
-            }
-            let input = CheckoutFormInput(
-                email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
-                cardCVC: form["card_cvc"], addressLine1: form["address_line1"], addressLine2: form["address_line2"],
-                addressCity: form["address_city"], addressPostalCode: form["address_postal_code"],
-                addressCountry: form["address_country"], promoCode: form["promo_code"])
-            let actions = formActions(for: target)
-            if case .session(let session) = target, session.availability(at: now) == .completed {
-                return redirect(to: PageURLs.session(publicURL: "", token: session.token))
-            }
-            let availability = self.availability(of: target, subject: subject, at: now)
-            guard availability.isOpen else { return unavailable(availability, subject: subject) }
-            func page(_ status: Int, _ quote: PriceQuote, _ errors: FormErrors, _ formError: String?,
-                      notice: String? = nil) -> Response {
-                checkoutPage(subject: subject, path: request.path, status: status, input: input, quote: quote,
-                             errors: errors, formError: formError, formNotice: notice, formActions: actions)
-            }
-            // The page says which code its total was computed with. A pay whose code differs (typed
-            // and Enter pressed, or cleared) would charge a total the customer has not seen, so it
-            // applies the code instead and shows the new total. A form that does not carry the
-            // field (a merchant's test posting `action=pay&promo_code=…`) pays at once.
-            let codeChanged = form.has("quoted_promo_code") && !Self.sameCode(form["quoted_promo_code"], input.promoCode)
-            let applying = form["action"] == "apply_promo" || codeChanged
-            // The discount shown and the card requirement come from a quote computed here; the
-            // completion computes it again under the write lock and decides on that one.
-            let undiscounted = PriceQuote(subtotal: subject.price)
-            let quote: PriceQuote
-            switch try store.read({ ledger in
-                try ledger.quote(subtotal: subject.price, planID: subject.plan?.id, code: input.promoCode,
-                                 acceptsCodes: subject.acceptsPromoCodes, in: subject.scope, now: now)
-            }) {
-            case .success(let value):
-                quote = value
-            case .failure(let rejection):
-                let errors = FormErrors(fields: ["promo_code": rejection.message])
-                if applying { return page(422, undiscounted, errors, nil) }
-                return page(rejection == .unknown ? 422 : 409, undiscounted, errors,
-                            "\(rejection.message) You have not been charged; without the code the total is \(subject.amountText).")
-            }
-            if codeChanged {
-                let total = MoneyText.format(quote.total)
-                let notice = quote.promo.map { "\($0.code) is applied: the total is now \(total). Check it, then pay." }
-                    ?? "Without a promo code the total is \(total). Check it, then pay."
-                return page(200, quote, FormErrors(), nil, notice: notice)
-            }
-            if applying {
-                return page(200, quote, FormErrors(), nil)
-            }
-            let details: CheckoutDetails
-            do {
-                details = try input.validate(at: now, cardRequired: quote.total.minorUnits > 0,
-                                             addressRequired: subject.addressRequired)
-            } catch {
-                return page(422, quote, error, "Please correct the fields marked below.")
-            }
-            let publicURL = self.publicURL.value
-            let outcome: CompletionOutcome? = try store.write { ledger in
-                let outcome: CompletionOutcome? = switch target {
-                case .link(let link):
-                    try ledger.completePaymentLink(link, details: details, processors: processors, now: now)
-                case .checkoutLink(let link):
-                    try ledger.completeCheckoutLink(id: link.id, details: details, processors: processors, now: now)
-                case .session(let session):
-                    try ledger.completeSession(token: session.token, details: details, processors: processors, now: now)
-                }
-                if case .completed(let session, let effects)? = outcome {
-                    try EventLog.completion(session, effects, Representation(publicURL: publicURL, now: now, handle: ""),
-                                            in: ledger, now: now)
-                }
-                return outcome
-            }
-            if case .completed? = outcome { onCompletion() }
-            switch outcome {
-            case nil:
-                return notFound()
-            case .completed(let session, _), .alreadyCompleted(let session):
-                return redirect(to: session.resolvedSuccessURL ?? PageURLs.session(publicURL: "", token: session.token))
-            case .unavailable(let availability):
-                return unavailable(availability, subject: subject)
-            case .declined(let decline):
-                return page(402, quote, FormErrors(), decline.message)
-            case .promoRejected(let rejection, let undiscountedTotal):
-                return page(409, undiscounted, FormErrors(fields: ["promo_code": rejection.message]),
-                            "\(rejection.message) You have not been charged; without the code the total is \(MoneyText.format(undiscountedTotal)).")
-            }
+            return try submitForm(request)
         } catch {
-            return failure(error, request: request)
+            return .response(failure(error, request: request))
         }
     }
 
+    private func submitForm(_ request: Request) throws -> Reply {
+        guard let (target, subject) = try resolve(request.pathSegments) else { return .response(notFound()) }
+        let now = time.now(for: subject.scope)
+        let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard contentType == "application/x-www-form-urlencoded" else {
+            return .response(message(status: 415, heading: "Unsupported form", testMode: subject.scope.mode == .test,
+                                     text: "The form was sent in a format this page does not read. Go back and submit it again."))
+        }
+        let form = FormData(request.body)
+        // The form token guards the form, not a billing rule: it runs on the wall clock.
+        guard signer.isValid(form["csrf_token"], for: request.path, at: time.wall.now()) else {
+            return .response(message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
+                                     text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again."))
+        }
+        let input = CheckoutFormInput(
+            email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
+            cardCVC: form["card_cvc"], addressLine1: form["address_line1"], addressLine2: form["address_line2"],
+            addressCity: form["address_city"], addressPostalCode: form["address_postal_code"],
+            addressCountry: form["address_country"], promoCode: form["promo_code"])
+        let actions = formActions(for: target)
+        if case .session(let session) = target, session.availability(at: now) == .completed {
+            return .response(redirect(to: PageURLs.session(publicURL: "", token: session.token)))
+        }
+        if case .session(let session) = target, session.paymentStatus == .processing {
+            return .response(redirect(to: PageURLs.session(publicURL: "", token: session.token)))
+        }
+        let availability = self.availability(of: target, subject: subject, at: now)
+        guard availability.isOpen else { return .response(unavailable(availability, subject: subject)) }
+        func page(_ status: Int, _ quote: PriceQuote, _ errors: FormErrors, _ formError: String?,
+                  notice: String? = nil) -> Reply {
+            .response(checkoutPage(subject: subject, path: request.path, status: status, input: input, quote: quote,
+                                   errors: errors, formError: formError, formNotice: notice, formActions: actions))
+        }
+        // The page says which code its total was computed with. A pay whose code differs (typed
+        // and Enter pressed, or cleared) would charge a total the customer has not seen, so it
+        // applies the code instead and shows the new total. A form that does not carry the
+        // field (a merchant's test posting `action=pay&promo_code=…`) pays at once.
+        let codeChanged = form.has("quoted_promo_code") && !Self.sameCode(form["quoted_promo_code"], input.promoCode)
+        let applying = form["action"] == "apply_promo" || codeChanged
+        // The discount shown and the card requirement come from a quote computed here; the
+        // completion computes it again under the write lock and decides on that one.
+        let undiscounted = PriceQuote(subtotal: subject.price)
+        let quote: PriceQuote
+        switch try store.read({ ledger in
+            try ledger.quote(subtotal: subject.price, planID: subject.plan?.id, code: input.promoCode,
+                             acceptsCodes: subject.acceptsPromoCodes, in: subject.scope, now: now)
+        }) {
+        case .success(let value):
+            quote = value
+        case .failure(let rejection):
+            let errors = FormErrors(fields: ["promo_code": rejection.message])
+            if applying { return page(422, undiscounted, errors, nil) }
+            return page(rejection == .unknown ? 422 : 409, undiscounted, errors,
+                        "\(rejection.message) You have not been charged; without the code the total is \(subject.amountText).")
+        }
+        if codeChanged {
+            let total = MoneyText.format(quote.total)
+            let notice = quote.promo.map { "\($0.code) is applied: the total is now \(total). Check it, then pay." }
+                ?? "Without a promo code the total is \(total). Check it, then pay."
+            return page(200, quote, FormErrors(), nil, notice: notice)
+        }
+        if applying {
+            return page(200, quote, FormErrors(), nil)
+        }
+        let details: CheckoutDetails
+        do {
+            details = try input.validate(at: now, cardRequired: quote.total.minorUnits > 0,
+                                         addressRequired: subject.addressRequired)
+        } catch {
+            return page(422, quote, error, "Please correct the fields marked below.")
+        }
+        return try pay(target, path: request.path, subject: subject, details: details, input: input, quote: quote, now: now)
+    }
+
     /// Whether `target` takes payment at `now`.
-    private func availability(of target: Target, subject: CheckoutSubject, at now: Date) -> CheckoutAvailability {
+    func availability(of target: Target, subject: CheckoutSubject, at now: Date) -> CheckoutAvailability {
         switch target {
         case .link(let link): link.availability(at: now, plan: subject.plan)
         case .checkoutLink(let link): link.availability(at: now)
@@ -262,7 +247,7 @@ final class Pages: Sendable {
 
     // MARK: Responses
 
-    private func checkoutPage(subject: CheckoutSubject, path: String, status: Int, input: CheckoutFormInput,
+    func checkoutPage(subject: CheckoutSubject, path: String, status: Int, input: CheckoutFormInput,
                               quote: PriceQuote, errors: FormErrors, formError: String?, formNotice: String? = nil,
                               formActions: [String]) -> Response {
         let lineItems = LineItemView.views(of: subject.lineItems)
@@ -284,7 +269,7 @@ final class Pages: Sendable {
         return renderer.response(status: status, template: "checkout", page: page, formActions: formActions)
     }
 
-    private func receipt(for session: CheckoutSession, subject: CheckoutSubject) throws -> Response {
+    func receipt(for session: CheckoutSession, subject: CheckoutSubject) throws -> Response {
         let (payment, link) = try store.read { ledger in
             (try session.paymentID.map { try ledger.payment(id: $0, in: session.scope) },
              try session.checkoutLinkID.map { try ledger.checkoutLink(id: $0, in: session.scope) })
@@ -307,7 +292,7 @@ final class Pages: Sendable {
         return renderer.response(status: 200, template: "receipt", page: page)
     }
 
-    private func unavailable(_ availability: CheckoutAvailability, subject: CheckoutSubject) -> Response {
+    func unavailable(_ availability: CheckoutAvailability, subject: CheckoutSubject) -> Response {
         let heading: String, text: String
         switch availability {
         case .expired:
@@ -332,7 +317,7 @@ final class Pages: Sendable {
     }
 
     /// Origins the form may lead to besides this server: the success or redirect URL's.
-    private func formActions(for target: Target) -> [String] {
+    func formActions(for target: Target) -> [String] {
         let url: String? = switch target {
         case .link: nil
         case .session(let session): session.successURL
@@ -341,7 +326,7 @@ final class Pages: Sendable {
         return url.flatMap(RedirectURL.origin(of:)).map { [$0] } ?? []
     }
 
-    private func redirect(to location: String) -> Response {
+    func redirect(to location: String) -> Response {
         var headers = HTTPHeaders()
         headers.add("Location", location)
         headers.add("Cache-Control", "no-store")
@@ -349,7 +334,7 @@ final class Pages: Sendable {
         return Response(status: 303, headers: headers)
     }
 
-    private func failure(_ error: any Error, request: Request) -> Response {
+    func failure(_ error: any Error, request: Request) -> Response {
         message(status: 500, heading: "Something went wrong",
                 text: "We could not complete this request and nothing was charged. Try again in a moment. Reference: \(request.id).")
     }

@@ -10,6 +10,7 @@ extension PageChrome: MustacheParent {
         switch name {
         case "title": title
         case "assetVersion": assetVersion
+        case "refreshSeconds": refreshSeconds
         default: nil
         }
     }
@@ -130,6 +131,35 @@ extension UnavailablePage: MustacheParent {
         case "message": message
         case "merchantName": merchantName
         case "status": status
+        default: nil
+        }
+    }
+}
+
+extension WaitPage: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "chrome": chrome
+        case "testMode": testMode
+        case "merchantName": merchantName
+        case "heading": heading
+        case "message": message
+        case "linkLabel": linkLabel
+        case "linkURL": linkURL
+        default: nil
+        }
+    }
+}
+
+extension TestBankPage: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "chrome": chrome
+        case "testMode": testMode
+        case "amount": amount
+        case "action": action
+        case "csrfToken": csrfToken
+        case "decided": decided
         default: nil
         }
     }

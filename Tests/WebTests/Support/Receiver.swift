@@ -42,7 +42,7 @@ final class Receiver: Sendable {
                 state.received.append(Delivery(receivedAt: Date(), headers: request.headers, body: request.body))
                 return state.script.isEmpty ? 200 : state.script.removeFirst()
             }
-            return Response(status: status, body: Array("ok".utf8))
+            return .response(Response(status: status, body: Array("ok".utf8)))
         }
         try server.start()
     }

@@ -1,0 +1,181 @@
+import Foundation
+import GRDB
+
+/// The test cards, as a processor with a ledger of its own in the database (`test_charge`), the
+/// way a real processor keeps one: every charge is recorded under its idempotency key before it is
+/// answered, so the same key never charges twice and the recovery pass can ask what a charge whose
+/// answer was lost did.
+///
+/// - `4242 4242 4242 4242` (and any other valid number) succeeds;
+/// - `4000 0000 0000 0002` is declined, `4000 0000 0000 9995` declined for insufficient funds;
+/// - `4000 0027 6000 3184` needs the bank's confirmation (3-D Secure): the charge waits at
+///   `requires_action` until the customer presses Approve or Fail on the test bank's page.
+public struct TestCardProcessor: PaymentProcessor {
+    /// The card that needs authentication.
+    public static let authenticationCard = "4000002760003184"
+
+    private let store: Store
+    private let latency: TimeInterval
+    private let bankURL: @Sendable (_ chargeID: String) -> String
+
+    /// A processor keeping its charges in `store`; each charge (and refund) takes `latency`
+    /// seconds, as a real one's round trip does. `bankURL` is the test bank's page of a charge.
+    public init(store: Store, latency: TimeInterval = 0, bankURL: @escaping @Sendable (_ chargeID: String) -> String) {
+        self.store = store
+        self.latency = latency
+        self.bankURL = bankURL
+    }
+
+    public var name: String { "test" }
+
+    public func charge(_ request: ChargeRequest, card: PaymentCard) -> ChargeResult {
+        // Half the latency before the charge is recorded, half after: a slow processor answers a
+        // while after it has charged, which is the window a crash can fall into.
+        pause(latency / 2)
+        let status: TestCharge.Status, decline: Decline?
+        switch card.number {
+        case "4000000000000002": (status, decline) = (.declined, .cardDeclined)
+        case "4000000000009995": (status, decline) = (.declined, .insufficientFunds)
+        case Self.authenticationCard: (status, decline) = (.requiresAction, nil)
+        default: (status, decline) = (.succeeded, nil)
+        }
+        let charge: TestCharge
+        do {
+            charge = try store.write { ledger in
+                try ledger.recordTestCharge(key: request.idempotencyKey, amount: request.amount, scope: request.scope,
+                                            status: status, decline: decline, returnURL: request.returnURL, now: Date())
+            }
+        } catch {
+            return .unknown(reason: "the test processor could not record the charge: \(error)")
+        }
+        pause(latency / 2)
+        switch charge.status {
+        case .succeeded: return .succeeded(reference: charge.id)
+        case .declined: return .declined(charge.decline ?? .cardDeclined)
+        case .requiresAction: return .requiresAction(reference: charge.id, redirectURL: bankURL(charge.id))
+        case .failed: return .declined(.authenticationFailed)
+        }
+    }
+
+    public func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
+        let found: TestCharge?
+        do {
+            found = try store.read { try $0.testCharge(key: key) }
+        } catch {
+            return .unknown(reason: "\(error)")
+        }
+        guard let charge = found, charge.scope == scope else { return .notFound }
+        switch charge.status {
+        case .succeeded: return .succeeded(reference: charge.id)
+        case .declined: return .declined(charge.decline ?? .cardDeclined)
+        case .requiresAction: return .requiresAction(reference: charge.id, redirectURL: bankURL(charge.id))
+        case .failed: return .declined(.authenticationFailed)
+        }
+    }
+
+    public func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
+        do {
+            try store.write { ledger in try ledger.cancelTestCharge(key: key) }
+        } catch {
+            return .unknown(reason: "\(error)")
+        }
+        return status(ofChargeWithKey: key, reference: reference, in: scope)
+    }
+
+    private func pause(_ seconds: TimeInterval) {
+        if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
+    }
+}
+
+/// One charge in the test processor's own ledger.
+public struct TestCharge: Sendable, Equatable {
+    /// Where a charge stands.
+    public enum Status: String, Sendable {
+        case succeeded, declined
+        /// Waiting for the test bank's Approve or Fail.
+        case requiresAction = "requires_action"
+        /// The bank did not confirm (Fail pressed, or the checkout gave up waiting).
+        case failed
+    }
+
+    /// `test_ch_…`
+    public let id: String
+    /// The key it was made with.
+    public let idempotencyKey: String
+    /// Whose it is.
+    public let scope: Scope
+    /// What it takes.
+    public let amount: Money
+    /// Where it stands.
+    public let status: Status
+    /// Why it was declined.
+    public let decline: Decline?
+    /// Where the bank sends the customer back.
+    public let returnURL: String
+    /// When it was made.
+    public let createdAt: Date
+}
+
+extension Ledger {
+    /// Records a test charge under `key`; a key already used returns the charge made with it,
+    /// unchanged (an idempotent retry).
+    func recordTestCharge(key: String, amount: Money, scope: Scope, status: TestCharge.Status, decline: Decline?,
+                          returnURL: String, now: Date) throws -> TestCharge {
+        try execute("""
+            INSERT INTO test_charge (id, idempotency_key, organization_id, livemode, amount, currency, status, decline_code,
+                                     decline_message, return_url, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
+            """, arguments: [Identifier.make("test_ch"), key, scope.organizationID, scope.livemode, amount.minorUnits,
+                             amount.currency.code, status.rawValue, decline?.code, decline?.message, returnURL,
+                             now.unixSeconds])
+        guard let charge = try testCharge(key: key) else {
+            throw BillingError(.invalidState, "The test charge '\(key)' was not recorded.")
+        }
+        return charge
+    }
+
+    /// The test charge made with `key`, if any.
+    public func testCharge(key: String) throws -> TestCharge? {
+        try fetchRow("SELECT * FROM test_charge WHERE idempotency_key = ?", arguments: [key]).map(TestCharge.init(row:))
+    }
+
+    /// How many test charges stand in each status, for operators and tests.
+    public func testChargeCounts() throws -> [TestCharge.Status: Int] {
+        var counts: [TestCharge.Status: Int] = [:]
+        for row in try fetchRows("SELECT status, COUNT(*) AS n FROM test_charge GROUP BY status") {
+            if let status = TestCharge.Status(rawValue: row["status"]) { counts[status] = row["n"] }
+        }
+        return counts
+    }
+
+    /// The test charge `id`, if any.
+    public func testCharge(id: String) throws -> TestCharge? {
+        try fetchRow("SELECT * FROM test_charge WHERE id = ?", arguments: [id]).map(TestCharge.init(row:))
+    }
+
+    /// Fails the charge made with `key` if it still waits for the bank.
+    func cancelTestCharge(key: String) throws {
+        try execute("UPDATE test_charge SET status = 'failed' WHERE idempotency_key = ? AND status = 'requires_action'",
+                    arguments: [key])
+    }
+
+    /// The test bank's answer for a charge waiting at `requires_action`: approved, it succeeds;
+    /// refused, it fails. A charge already decided (a second press, the back button) keeps its
+    /// first answer; the charge is returned as it now stands.
+    public func decideTestCharge(id: String, approve: Bool) throws -> TestCharge? {
+        try execute("UPDATE test_charge SET status = ? WHERE id = ? AND status = 'requires_action'",
+                    arguments: [approve ? TestCharge.Status.succeeded.rawValue : TestCharge.Status.failed.rawValue, id])
+        return try testCharge(id: id)
+    }
+}
+
+extension TestCharge {
+    init(row: Row) throws {
+        let code: String? = row["decline_code"]
+        let message: String? = row["decline_message"]
+        self.init(id: row["id"], idempotencyKey: row["idempotency_key"], scope: row.scope, amount: try row.money("amount"),
+                  status: Status(rawValue: row["status"]) ?? .failed,
+                  decline: code.map { Decline(code: $0, message: message ?? Decline.cardDeclined.message) },
+                  returnURL: row["return_url"], createdAt: Date(unixSeconds: row["created_at"]))
+    }
+}

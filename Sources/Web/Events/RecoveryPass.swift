@@ -1,0 +1,87 @@
+import Billing
+import Foundation
+import Logging
+import Synchronization
+
+/// Resolves payment attempts left between charge and settle, at start and then every `interval`:
+/// a crash (`kill -9`) during a charge, an answer that never came, a customer who never came back
+/// from the bank. Each is asked about at its processor by its idempotency key, then settled (the
+/// money moved) or released (it did not). Nothing is charged here, so nothing can be charged twice.
+///
+/// Which attempts: those not being charged by this process, made before it started (the first
+/// pass) or more than `minimumAge` ago (later passes: a request that has just reserved is about
+/// to charge). One still waiting for the bank is given up, and its charge cancelled, once past its
+/// 15 minutes. With several nodes over one database an attempt needs a lease as well: another
+/// node may be charging it.
+final class RecoveryPass: Sendable {
+    private let store: Store
+    private let flow: PaymentFlow
+    private let interval: TimeInterval
+    private let minimumAge: TimeInterval
+    private let logger: Logger
+    private let startedAt = Date()
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+
+    init(store: Store, flow: PaymentFlow, interval: TimeInterval, minimumAge: TimeInterval = 60, logger: Logger) {
+        self.store = store
+        self.flow = flow
+        self.interval = interval
+        self.minimumAge = minimumAge
+        self.logger = logger
+    }
+
+    /// What one pass did.
+    struct Tally: Equatable {
+        var settled = 0, released = 0, waiting = 0, unresolved = 0
+    }
+
+    /// Runs the first pass at once, then one every `interval`, on its own thread (once).
+    func start() {
+        guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        Thread.detachNewThread { [self] in
+            var first = true
+            while !stopping.load(ordering: .sequentiallyConsistent) {
+                run(cutoff: first ? startedAt : Date().addingTimeInterval(-minimumAge))
+                first = false
+                _ = wakeup.wait(timeout: .now() + interval)
+            }
+            finished.signal()
+        }
+    }
+
+    /// Stops after the pass in progress; stopping twice, or without having started, does nothing.
+    func stop() {
+        guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wakeup.signal()
+        finished.wait()
+    }
+
+    /// One pass over the attempts made before `cutoff`.
+    @discardableResult
+    func run(cutoff: Date) -> Tally {
+        var tally = Tally()
+        let now = Date()
+        do {
+            for reservation in try store.read({ try $0.activeReservations(madeBefore: cutoff, limit: 500) })
+            where !flow.isCharging(reservation.id) {
+                switch flow.resolve(reservation, giveUpWaiting: reservation.expiresAt <= now) {
+                case .completed?: tally.settled += 1
+                case .declined?, .failed?: tally.released += 1
+                case .requiresAction?: tally.waiting += 1
+                case .unknown?, nil: tally.unresolved += 1
+                }
+            }
+        } catch {
+            logger.error("recovery pass failed", metadata: ["error": "\(error)"])
+        }
+        if tally != Tally() {
+            logger.info("recovery pass", metadata: ["settled": "\(tally.settled)", "released": "\(tally.released)",
+                                                    "waiting_for_bank": "\(tally.waiting)", "unresolved": "\(tally.unresolved)"])
+        }
+        return tally
+    }
+}

@@ -1,0 +1,181 @@
+import Billing
+import Foundation
+import Logging
+import Synchronization
+
+/// The charge and settle steps of a completion (the reserve step is the page's), and resolving
+/// an attempt with its processor afterwards: on the customer's return from the bank, and in the
+/// recovery pass for attempts whose answer was lost. Each settle writes its events in the same
+/// transaction and wakes the webhook dispatcher.
+final class PaymentFlow: Sendable {
+    private let store: Store
+    private let time: BillingTime
+    private let processors: PaymentProcessors
+    private let publicURL: PublicURL
+    private let logger: Logger
+    private let onCompletion: @Sendable () -> Void
+    /// Attempts being charged by this process right now: the recovery pass leaves them alone.
+    private let charging = Mutex<Set<String>>([])
+
+    init(store: Store, time: BillingTime, processors: PaymentProcessors, publicURL: PublicURL, logger: Logger,
+         onCompletion: @escaping @Sendable () -> Void) {
+        self.store = store
+        self.time = time
+        self.processors = processors
+        self.publicURL = publicURL
+        self.logger = logger
+        self.onCompletion = onCompletion
+    }
+
+    /// Where an attempt ended up.
+    enum Result {
+        /// Paid.
+        case completed(CheckoutSession)
+        /// Refused, or the bank did not confirm; nothing charged, the session can be paid again.
+        case declined(CheckoutSession, Decline)
+        /// The processor failed and is known not to have charged.
+        case failed(CheckoutSession)
+        /// The customer must confirm at the bank's page.
+        case requiresAction(CheckoutSession, url: String)
+        /// No answer: it may have charged. The recovery pass will find out; nothing is charged
+        /// twice. The session, when it could be read.
+        case unknown(CheckoutSession?)
+    }
+
+    /// Which processor charges in `mode` (its name is stored with each attempt).
+    func processorName(for mode: Mode) -> String { processors.processor(for: mode).name }
+
+    /// Marks `reservation` as being charged here, before it is queued: from then on the recovery
+    /// pass leaves it to this process.
+    func claim(_ reservation: Reservation) {
+        _ = charging.withLock { $0.insert(reservation.id) }
+    }
+
+    /// Whether this process is charging the attempt `id`.
+    func isCharging(_ id: String) -> Bool { charging.withLock { $0.contains(id) } }
+
+    /// Step 2 and 3: charges `reservation` (call it on a charge worker, after `claim`), then
+    /// settles or releases it.
+    func charge(_ reservation: Reservation, session: CheckoutSession, card: PaymentCard) -> Result {
+        defer { _ = charging.withLock { $0.remove(reservation.id) } }
+        let processor = processors.processor(for: reservation.scope.mode)
+        let request = ChargeRequest(amount: reservation.amount, scope: reservation.scope,
+                                    idempotencyKey: reservation.idempotencyKey, checkoutSessionID: session.id,
+                                    returnURL: Self.returnURL(publicURL: publicURL.value, session: session, reservation: reservation))
+        switch processor.charge(request, card: card) {
+        case .succeeded(let reference):
+            return settle(reservation, reference: reference)
+        case .declined(let decline):
+            return release(reservation, outcome: decline.code) { .declined($0, decline) } ?? .declined(session, decline)
+        case .failed(let reason):
+            logger.warning("charge failed, nothing charged", metadata: ["reservation": "\(reservation.id)", "reason": "\(reason)"])
+            return release(reservation, outcome: "processor_error") { .failed($0) } ?? .failed(session)
+        case .requiresAction(let reference, let url):
+            do {
+                try store.write { try $0.markRequiresAction(reservationID: reservation.id, reference: reference, actionURL: url) }
+                return .requiresAction(session, url: url)
+            } catch {
+                logger.error("recording a bank step failed", metadata: ["reservation": "\(reservation.id)", "error": "\(error)"])
+                return .unknown(session)
+            }
+        case .unknown(let reason):
+            logger.warning("charge answer unknown; left to the recovery pass",
+                           metadata: ["reservation": "\(reservation.id)", "reason": "\(reason)"])
+            return .unknown(session)
+        }
+    }
+
+    /// Asks the processor what became of an attempt not being charged here (the customer back
+    /// from the bank; the recovery pass), and settles or releases it as it says. With
+    /// `giveUpWaiting`, an attempt still waiting for the bank is cancelled and released.
+    func resolve(_ reservation: Reservation, giveUpWaiting: Bool = false) -> Result? {
+        guard reservation.state.isActive, !isCharging(reservation.id) else { return nil }
+        guard let processor = processors.processor(named: reservation.processor, for: reservation.scope.mode) else {
+            logger.error("the processor of an attempt is no longer configured",
+                         metadata: ["reservation": "\(reservation.id)", "processor": "\(reservation.processor)"])
+            return nil
+        }
+        let key = reservation.idempotencyKey, reference = reservation.processorReference
+        var status = processor.status(ofChargeWithKey: key, reference: reference, in: reservation.scope)
+        if giveUpWaiting, case .requiresAction = status {
+            status = processor.cancel(chargeWithKey: key, reference: reference, in: reservation.scope)
+        }
+        switch status {
+        case .succeeded(let reference):
+            return settle(reservation, reference: reference)
+        case .declined(let decline):
+            return release(reservation, outcome: decline.code) { .declined($0, decline) }
+        case .notFound:
+            return release(reservation, outcome: "not_charged") { .failed($0) }
+        case .requiresAction(let reference, let url):
+            try? store.write { try $0.markRequiresAction(reservationID: reservation.id, reference: reference, actionURL: url) }
+            return (try? session(of: reservation)).map { .requiresAction($0, url: url) }
+        case .unknown(let reason):
+            logger.warning("could not ask the processor about an attempt",
+                           metadata: ["reservation": "\(reservation.id)", "reason": "\(reason)"])
+            return .unknown(try? session(of: reservation))
+        }
+    }
+
+    /// Where the bank sends the customer back: the session's own page, naming the attempt.
+    static func returnURL(publicURL: String, session: CheckoutSession, reservation: Reservation) -> String {
+        PageURLs.session(publicURL: publicURL, token: session.token) + "?payment_return=" + reservation.id
+    }
+
+    private func session(of reservation: Reservation) throws -> CheckoutSession {
+        try store.read { try $0.session(id: reservation.checkoutSessionID, in: reservation.scope) }
+    }
+
+    private func settle(_ reservation: Reservation, reference: String) -> Result {
+        let scope = reservation.scope
+        do {
+            let outcome = try store.write { ledger -> SettleOutcome in
+                let now = time.now(for: scope)
+                let outcome = try ledger.settle(reservationID: reservation.id, reference: reference, now: now)
+                if case .completed(let session, let effects) = outcome {
+                    try EventLog.completion(session, effects, Representation(publicURL: publicURL.value, now: now, handle: ""),
+                                            in: ledger, now: now)
+                }
+                return outcome
+            }
+            switch outcome {
+            case .completed(let session, _):
+                onCompletion()
+                return .completed(session)
+            case .alreadyResolved(let resolved, let session):
+                if resolved.state == .settled { return .completed(session) }
+                // Charged, but the attempt was given up meanwhile: this must never happen, and
+                // needs a person (a refund) if it does.
+                logger.critical("a charge succeeded for an attempt already released",
+                                metadata: ["reservation": "\(reservation.id)", "reference": "\(reference)"])
+                return .completed(session)
+            case .released(let session, _):
+                return .unknown(session)
+            }
+        } catch {
+            // The money moved but the record did not: the attempt stays `charging`, and the
+            // recovery pass settles it from the processor's answer.
+            logger.error("settling a charged attempt failed; the recovery pass will settle it",
+                         metadata: ["reservation": "\(reservation.id)", "error": "\(error)"])
+            return .unknown(try? session(of: reservation))
+        }
+    }
+
+    /// Releases the attempt, then says where its session stands with `result`; nil when the
+    /// release could not be written (the recovery pass releases it later).
+    private func release(_ reservation: Reservation, outcome: String, then result: (CheckoutSession) -> Result) -> Result? {
+        do {
+            let released = try store.write { ledger in
+                try ledger.release(reservationID: reservation.id, outcome: outcome, now: time.now(for: reservation.scope))
+            }
+            switch released {
+            case .released(let session, _): return result(session)
+            case .alreadyResolved(let resolved, let session): return resolved.state == .settled ? .completed(session) : result(session)
+            case .completed(let session, _): return .completed(session)
+            }
+        } catch {
+            logger.error("releasing an attempt failed", metadata: ["reservation": "\(reservation.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+}
