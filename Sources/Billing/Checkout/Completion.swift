@@ -62,9 +62,10 @@ extension Ledger {
     /// Starts paying an open session (API-made, or one a link made on an earlier attempt).
     ///
     /// `now` decides the rules (a test clock's time, for test objects); `wallTime` stamps the
-    /// attempt, whose 15 minutes are an operational deadline on the real clock.
+    /// attempt, whose 15 minutes are an operational deadline on the real clock. `attemptID` is
+    /// the id the attempt gets: a caller that chooses it can mark it as its own before it exists.
     public func reserveSession(token: String, details: CheckoutDetails, processor: String, now: Date,
-                               wallTime: Date) throws -> ReserveOutcome? {
+                               wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome? {
         guard let session = try session(token: token) else { return nil }
         switch session.availability(at: now) {
         case .open: break
@@ -79,16 +80,16 @@ extension Ledger {
             let availability = link.availability(at: now)
             guard availability.isOpen else { return .unavailable(availability) }
             return try reserve(session, isNew: false, plan: nil, acceptsCodes: link.allowPromotionCodes, details: details,
-                               processor: processor, now: now, wallTime: wallTime)
+                               processor: processor, now: now, wallTime: wallTime, attemptID: attemptID)
         }
         let plan = try session.planID.map { try self.plan(id: $0, in: session.scope) }
         return try reserve(session, isNew: false, plan: plan, acceptsCodes: true, details: details, processor: processor,
-                           now: now, wallTime: wallTime)
+                           now: now, wallTime: wallTime, attemptID: attemptID)
     }
 
     /// Starts paying a payment link: its session is created, being paid, in this transaction.
     public func reservePaymentLink(_ link: PaymentLink, details: CheckoutDetails, processor: String, now: Date,
-                                   wallTime: Date) throws -> ReserveOutcome {
+                                   wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome {
         // Re-read inside the transaction: the link may have changed since the page was opened.
         let current = try paymentLink(id: link.id, in: link.scope)
         let plan = try current.planID.map { try self.plan(id: $0, in: current.scope) }
@@ -102,14 +103,14 @@ extension Ledger {
             customerEmail: nil, customerPhone: nil, customerName: nil, successURL: nil, metadata: current.metadata,
             expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
         return try reserve(session, isNew: true, plan: plan, acceptsCodes: true, details: details, processor: processor,
-                           now: now, wallTime: wallTime)
+                           now: now, wallTime: wallTime, attemptID: attemptID)
     }
 
     /// Starts paying a checkout link: its session is created, being paid, and one place of its
     /// completed-session limit claimed, in this transaction. While every remaining place is held
     /// by attempts being paid, the answer is `allPlacesReserved` and nothing is charged.
     public func reserveCheckoutLink(id: String, details: CheckoutDetails, processor: String, now: Date,
-                                    wallTime: Date) throws -> ReserveOutcome? {
+                                    wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome? {
         guard let link = try checkoutLink(id: id) else { return nil }
         let availability = link.availability(at: now)
         guard availability.isOpen else { return .unavailable(availability) }
@@ -123,11 +124,11 @@ extension Ledger {
             metadata: link.metadata, expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
         session.checkoutLinkID = link.id
         return try reserve(session, isNew: true, plan: nil, acceptsCodes: link.allowPromotionCodes, details: details,
-                           processor: processor, now: now, wallTime: wallTime)
+                           processor: processor, now: now, wallTime: wallTime, attemptID: attemptID)
     }
 
     private func reserve(_ open: CheckoutSession, isNew: Bool, plan: Plan?, acceptsCodes: Bool, details: CheckoutDetails,
-                         processor: String, now: Date, wallTime: Date) throws -> ReserveOutcome {
+                         processor: String, now: Date, wallTime: Date, attemptID: String) throws -> ReserveOutcome {
         // The total is decided here from stored data: the page's figure is only a preview, and a
         // code that ran out since it was applied is refused before any charge.
         let quote: PriceQuote
@@ -182,7 +183,7 @@ extension Ledger {
         let at = wallTime.truncatedToSeconds
         let charged = amount.minorUnits > 0
         let reservation = Reservation(
-            id: Identifier.make("rsv"), scope: session.scope, checkoutSessionID: session.id, attempt: attempt,
+            id: attemptID, scope: session.scope, checkoutSessionID: session.id, attempt: attempt,
             idempotencyKey: "\(session.id)-attempt-\(attempt)", state: .charging, checkoutLinkID: session.checkoutLinkID,
             promoCodeID: quote.promo?.id, promoCode: quote.promo?.code, amount: amount, discountAmount: quote.discount.minorUnits,
             email: details.email, name: details.name, billingAddress: details.address,

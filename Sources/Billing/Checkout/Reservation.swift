@@ -25,6 +25,9 @@ public struct Reservation: Sendable, Equatable {
     /// the processor by the recovery pass.
     public static let lifetime: TimeInterval = 15 * 60
 
+    /// A new attempt id, `rsv_…`.
+    public static func newID() -> String { Identifier.make("rsv") }
+
     /// `rsv_…`
     public let id: String
     /// Whose it is.

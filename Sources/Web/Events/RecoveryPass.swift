@@ -8,18 +8,18 @@ import Synchronization
 /// from the bank. Each is asked about at its processor by its idempotency key, then settled (the
 /// money moved) or released (it did not). Nothing is charged here, so nothing can be charged twice.
 ///
-/// Which attempts: those not being charged by this process, made before it started (the first
-/// pass) or more than `minimumAge` ago (later passes: a request that has just reserved is about
-/// to charge). One still waiting for the bank is given up, and its charge cancelled, once past its
-/// 15 minutes. With several nodes over one database an attempt needs a lease as well: another
-/// node may be charging it.
+/// Which attempts: every one not claimed by this process (a page claims its attempt's id before
+/// the reservation is written, so none is taken here for a lost one while it is about to be
+/// charged). Later passes also leave alone attempts younger than `minimumAge`, a guard for the
+/// day several nodes share the database (then an attempt needs a lease: another node may be
+/// charging it). One still waiting for the bank is given up, and its charge cancelled, once past
+/// its 15 minutes.
 final class RecoveryPass: Sendable {
     private let store: Store
     private let flow: PaymentFlow
     private let interval: TimeInterval
     private let minimumAge: TimeInterval
     private let logger: Logger
-    private let startedAt = Date()
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
@@ -44,7 +44,7 @@ final class RecoveryPass: Sendable {
         Thread.detachNewThread { [self] in
             var first = true
             while !stopping.load(ordering: .sequentiallyConsistent) {
-                run(cutoff: first ? startedAt : Date().addingTimeInterval(-minimumAge))
+                run(cutoff: first ? .distantFuture : Date().addingTimeInterval(-minimumAge))
                 first = false
                 _ = wakeup.wait(timeout: .now() + interval)
             }

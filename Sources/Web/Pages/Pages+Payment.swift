@@ -8,24 +8,17 @@ extension Pages {
     /// Reserves, then (when something is to be charged) answers later from a charge worker.
     func pay(_ target: Target, path: String, subject: CheckoutSubject, details: CheckoutDetails, input: CheckoutFormInput,
              quote: PriceQuote, now: Date) throws -> Reply {
-        let processor = flow.processorName(for: subject.scope.mode)
-        let wallTime = time.wall.now()
-        let publicURL = self.publicURL.value
-        let outcome: ReserveOutcome? = try store.write { ledger in
-            let outcome: ReserveOutcome? = switch target {
-            case .link(let link):
-                try ledger.reservePaymentLink(link, details: details, processor: processor, now: now, wallTime: wallTime)
-            case .checkoutLink(let link):
-                try ledger.reserveCheckoutLink(id: link.id, details: details, processor: processor, now: now, wallTime: wallTime)
-            case .session(let session):
-                try ledger.reserveSession(token: session.token, details: details, processor: processor, now: now, wallTime: wallTime)
-            }
-            if case .completed(let session, let effects)? = outcome {
-                try EventLog.completion(session, effects, Representation(publicURL: publicURL, now: now, handle: ""),
-                                        in: ledger, now: now)
-            }
-            return outcome
+        let attemptID = Reservation.newID()
+        // Claimed before its reservation exists: the recovery pass never takes it for a lost one.
+        flow.claim(attemptID)
+        let outcome: ReserveOutcome?
+        do {
+            outcome = try reserve(target, scope: subject.scope, details: details, now: now, attemptID: attemptID)
+        } catch {
+            flow.unclaim(attemptID)
+            throw error
         }
+        if case .reserved? = outcome {} else { flow.unclaim(attemptID) }
         let undiscounted = PriceQuote(subtotal: subject.price)
         let form = { (status: Int, quote: PriceQuote, errors: FormErrors, formError: String?) -> Reply in
             .response(self.checkoutPage(subject: subject, path: path, status: status, input: input, quote: quote,
@@ -56,14 +49,42 @@ extension Pages {
                                      testMode: subject.scope.mode == .test,
                                      text: "Every remaining place is being paid for right now. Try again in a few minutes. You have not been charged."))
         case .reserved(let reservation, let session):
-            guard let card = details.card else { throw BillingError.invalid("card_number", "A card is needed.") }
-            flow.claim(reservation)
+            guard let card = details.card else {
+                flow.unclaim(attemptID)
+                throw BillingError.invalid("card_number", "A card is needed.")
+            }
             return .later { answer in
                 self.workers.run {
                     let result = self.flow.charge(reservation, session: session, card: card)
                     answer(self.afterAttempt(result, subject: subject, input: input, quote: quote))
                 }
             }
+        }
+    }
+
+    /// Step 1, in one short write; a completion with nothing to charge writes its events with it.
+    private func reserve(_ target: Target, scope: Scope, details: CheckoutDetails, now: Date,
+                         attemptID: String) throws -> ReserveOutcome? {
+        let processor = flow.processorName(for: scope.mode)
+        let wallTime = time.wall.now()
+        let publicURL = self.publicURL.value
+        return try store.write { ledger in
+            let outcome: ReserveOutcome? = switch target {
+            case .link(let link):
+                try ledger.reservePaymentLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
+                                              attemptID: attemptID)
+            case .checkoutLink(let link):
+                try ledger.reserveCheckoutLink(id: link.id, details: details, processor: processor, now: now, wallTime: wallTime,
+                                               attemptID: attemptID)
+            case .session(let session):
+                try ledger.reserveSession(token: session.token, details: details, processor: processor, now: now,
+                                          wallTime: wallTime, attemptID: attemptID)
+            }
+            if case .completed(let session, let effects)? = outcome {
+                try EventLog.completion(session, effects, Representation(publicURL: publicURL, now: now, handle: ""),
+                                        in: ledger, now: now)
+            }
+            return outcome
         }
     }
 

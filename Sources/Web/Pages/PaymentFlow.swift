@@ -45,10 +45,16 @@ final class PaymentFlow: Sendable {
     /// Which processor charges in `mode` (its name is stored with each attempt).
     func processorName(for mode: Mode) -> String { processors.processor(for: mode).name }
 
-    /// Marks `reservation` as being charged here, before it is queued: from then on the recovery
-    /// pass leaves it to this process.
-    func claim(_ reservation: Reservation) {
-        _ = charging.withLock { $0.insert(reservation.id) }
+    /// Marks the attempt `id` as this process's before its reservation is even written, so the
+    /// recovery pass can never take an attempt about to be charged here for a lost one. Call
+    /// `unclaim` when no reservation came of it; a charge ends its own claim.
+    func claim(_ id: String) {
+        _ = charging.withLock { $0.insert(id) }
+    }
+
+    /// Gives up the claim on `id` (the reserve step ended without a reservation to charge).
+    func unclaim(_ id: String) {
+        _ = charging.withLock { $0.remove(id) }
     }
 
     /// Whether this process is charging the attempt `id`.
