@@ -88,6 +88,12 @@ class Browser:
         field = self.driver.find_element(By.NAME, name)
         return self._submit(lambda: field.send_keys(Keys.ENTER), "Enter in %s" % name, until)
 
+    def press_named(self, name, value, until=None):
+        """Clicks the submit button `name=name value=value` (the test bank's `decision`) and waits
+        for the next page. Returns its Document."""
+        button = self.driver.find_element(By.CSS_SELECTOR, "button[name=%s][value=%s]" % (name, value))
+        return self._submit(lambda: button.click(), "%s=%s" % (name, value), until)
+
     def _submit(self, act, what, until):
         self._drain_log()
         page = self.driver.find_element(By.TAG_NAME, "html")

@@ -19,7 +19,7 @@ DESCRIPTION = "Two days of talks & <b>workshops</b></p>"
 WORKSHOP = "Workshop <advanced>"
 CONFIRMATION = "See you there!\nBring this receipt & <i>your badge</i>."
 SOLD_OUT = "Tickets are sold out <for now>."
-GOOD_CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002"
+GOOD_CARD, DECLINED_CARD, BANK_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0027 6000 3184"
 CUSTOMER = {"email": "ada@example.com", "name": "Ada Lovelace", "card_number": GOOD_CARD,
             "card_expiry": "12/39", "card_cvc": "123"}
 ADDRESS = {"address_line1": "1 Marina Road", "address_city": "Lagos", "address_postal_code": "101001",
@@ -385,6 +385,45 @@ def promo_link_flow(steps, server, merchant):
     steps.state("promo/merchant-redirect", doc, redirected, audit=False)
 
 
+def bank_flow(steps, server, merchant):
+    """The 3-D Secure test card: to the test bank, Fail (the form again with the bank's refusal,
+    nothing charged), then Approve on a second try (the receipt)."""
+    b = steps.browser
+    link = make_payment_link(server, description="Bank checked", amount=12.5)
+    b.open(link["url"])
+    b.fill(dict(CUSTOMER, card_number=BANK_CARD))
+    doc = b.press("pay")
+
+    def bank(doc):
+        status_is(doc, 200, redirects=[303])
+        must(urllib.parse.urlsplit(doc.url).path.startswith("/test-bank/test_ch_"), "landed on %s" % doc.url)
+        must(b.text("h1") == "Confirm a payment of $12.50", "h1 reads %r" % b.text("h1"))
+        one_form_holding(b, ["decision", "csrf_token"])
+        return "303 → the test bank: Confirm a payment of $12.50, Approve and Fail"
+    steps.state("bank/confirm", doc, bank)
+
+    doc = b.press_named("decision", "fail")
+
+    def refused(doc):
+        status_is(doc, 402, redirects=[303])
+        must(b.text("[role=alert]") == "Your bank did not confirm this payment. Nothing was charged.",
+             "alert reads %r" % b.text("[role=alert]"))
+        must(b.value("email") == CUSTOMER["email"], "email not kept")
+        return "Fail → back at the checkout, 402: Your bank did not confirm this payment. Nothing was charged."
+    steps.state("bank/failed", doc, refused)
+
+    b.fill({"card_number": BANK_CARD, "card_expiry": "12/39", "card_cvc": "123"})
+    b.press("pay")
+    doc = b.press_named("decision", "approve")
+
+    def approved(doc):
+        status_is(doc, 200, redirects=[303, 303])
+        must(b.text("h1") == "Payment received", "h1 reads %r" % b.text("h1"))
+        must("$12.50" in b.text("main"), "amount missing")
+        return "Approve → back at the checkout → receipt, $12.50"
+    steps.state("bank/approved", doc, approved)
+
+
 def error_pages_flow(steps, server, merchant):
     b = steps.browser
     link = make_payment_link(server, description="Gift card", amount=5)
@@ -417,7 +456,7 @@ def error_pages_flow(steps, server, merchant):
     steps.state("not-found", doc, missing)
 
 
-BROWSER_FLOWS = [payment_link_flow, session_flow, address_link_flow, promo_link_flow, error_pages_flow]
+BROWSER_FLOWS = [payment_link_flow, session_flow, address_link_flow, promo_link_flow, bank_flow, error_pages_flow]
 
 
 def browser_pass(report, browser, server, merchant):
