@@ -243,6 +243,10 @@ private struct LosingAnswers: PaymentProcessor {
     func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
         inner.cancel(chargeWithKey: key, reference: reference, in: scope)
     }
+
+    func refund(_ request: RefundRequest) -> RefundResult { inner.refund(request) }
+
+    func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult { inner.status(ofRefundWithKey: key, in: scope) }
 }
 
 /// Work on a thread of its own (not the cooperative pool, which blocking sockets would starve),

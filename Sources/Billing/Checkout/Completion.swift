@@ -248,7 +248,7 @@ extension Ledger {
             id: Identifier.make("txn"), scope: reservation.scope, checkoutSessionID: session.id, customerID: customer.id,
             amount: reservation.amount, status: "succeeded", cardBrand: reservation.cardBrand, cardLast4: reservation.cardLast4,
             processorReference: reference ?? reservation.processorReference, createdAt: at, promoCode: reservation.promoCode,
-            discountAmount: reservation.discountAmount)
+            discountAmount: reservation.discountAmount, processor: charged ? reservation.processor : nil)
         session.storedStatus = .complete
         session.paymentStatus = charged ? .paid : .noPaymentRequired
         session.completedAt = at

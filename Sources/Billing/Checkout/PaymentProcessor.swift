@@ -23,6 +23,46 @@ public protocol PaymentProcessor: Sendable {
     /// late confirmation cannot take the money of a checkout given up. Returns what the charge
     /// became: it may have succeeded just before.
     func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus
+
+    /// Gives back `request.amount` of the charge `request.chargeReference`; the same key never
+    /// refunds twice.
+    func refund(_ request: RefundRequest) -> RefundResult
+
+    /// What became of the refund made with `key`, when its answer was lost.
+    func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult
+}
+
+/// What a refund is for.
+public struct RefundRequest: Sendable {
+    /// How much to give back.
+    public let amount: Money
+    /// Whose charge it is.
+    public let scope: Scope
+    /// The same key never refunds twice: the refund's own id.
+    public let idempotencyKey: String
+    /// The processor's id for the charge.
+    public let chargeReference: String
+    /// Why, when the merchant said.
+    public let reason: String?
+
+    /// A request.
+    public init(amount: Money, scope: Scope, idempotencyKey: String, chargeReference: String, reason: String?) {
+        self.amount = amount
+        self.scope = scope
+        self.idempotencyKey = idempotencyKey
+        self.chargeReference = chargeReference
+        self.reason = reason
+    }
+}
+
+/// The answer to a refund.
+public enum RefundResult: Sendable, Equatable {
+    /// Given back; `reference` is the processor's id for the refund.
+    case succeeded(reference: String)
+    /// Refused, or (asked afterwards) never made: nothing given back.
+    case failed(reason: String)
+    /// No answer: it may have been made. Asked again later with the same key.
+    case unknown(reason: String)
 }
 
 /// What a charge is for, besides the card.
@@ -145,4 +185,8 @@ public struct UnavailableProcessor: PaymentProcessor {
     public func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus { .notFound }
 
     public func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus { .notFound }
+
+    public func refund(_ request: RefundRequest) -> RefundResult { .failed(reason: "No processor is connected for this mode.") }
+
+    public func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult { .failed(reason: "not found") }
 }

@@ -82,6 +82,30 @@ public struct TestCardProcessor: PaymentProcessor {
         return status(ofChargeWithKey: key, reference: reference, in: scope)
     }
 
+    public func refund(_ request: RefundRequest) -> RefundResult {
+        pause(latency / 2)
+        let result: RefundResult
+        do {
+            result = try store.write { ledger in
+                try ledger.recordTestRefund(key: request.idempotencyKey, chargeID: request.chargeReference,
+                                            amount: request.amount, scope: request.scope, now: Date())
+            }
+        } catch {
+            return .unknown(reason: "the test processor could not record the refund: \(error)")
+        }
+        pause(latency / 2)
+        return result
+    }
+
+    public func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult {
+        do {
+            guard let id = try store.read({ try $0.testRefundID(key: key) }) else { return .failed(reason: "never made") }
+            return .succeeded(reference: id)
+        } catch {
+            return .unknown(reason: "\(error)")
+        }
+    }
+
     private func pause(_ seconds: TimeInterval) {
         if seconds > 0 { Thread.sleep(forTimeInterval: seconds) }
     }
@@ -151,6 +175,27 @@ extension Ledger {
     /// The test charge `id`, if any.
     public func testCharge(id: String) throws -> TestCharge? {
         try fetchRow("SELECT * FROM test_charge WHERE id = ?", arguments: [id]).map(TestCharge.init(row:))
+    }
+
+    /// Refunds `amount` of the test charge `chargeID` under `key`: at most what is left of it, and
+    /// once per key (a retry answers as the first time did).
+    func recordTestRefund(key: String, chargeID: String, amount: Money, scope: Scope, now: Date) throws -> RefundResult {
+        if let id = try testRefundID(key: key) { return .succeeded(reference: id) }
+        guard let charge = try testCharge(id: chargeID), charge.scope == scope, charge.status == .succeeded else {
+            return .failed(reason: "No such charge was made.")
+        }
+        try execute("UPDATE test_charge SET amount_refunded = amount_refunded + ? WHERE id = ? AND amount_refunded + ? <= amount",
+                    arguments: [amount.minorUnits, chargeID, amount.minorUnits])
+        guard db.changesCount == 1 else { return .failed(reason: "The refund is more than is left of the charge.") }
+        let id = Identifier.make("test_re")
+        try execute("INSERT INTO test_refund (idempotency_key, id, charge_id, amount, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [key, id, chargeID, amount.minorUnits, now.unixSeconds])
+        return .succeeded(reference: id)
+    }
+
+    /// The id of the test refund made with `key`, if any.
+    func testRefundID(key: String) throws -> String? {
+        try fetchValue(String.self, "SELECT id FROM test_refund WHERE idempotency_key = ?", arguments: [key])
     }
 
     /// Fails the charge made with `key` if it still waits for the bank.

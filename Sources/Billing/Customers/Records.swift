@@ -41,6 +41,16 @@ public struct Payment: Hashable, Sendable {
     public var promoCode: String? = nil
     /// What it took off, in the payment's currency.
     public var discountAmount: Int64 = 0
+    /// Taken back by refunds that succeeded.
+    public var amountRefunded: Int64 = 0
+    /// The processor that took it (`test`, `stripe`); refunds go through it.
+    public var processor: String? = nil
+
+    /// `succeeded`, `partially_refunded` or `refunded`.
+    public var refundStatus: String {
+        guard amountRefunded > 0 else { return status }
+        return amountRefunded >= amount.minorUnits ? "refunded" : "partially_refunded"
+    }
 }
 
 /// A recurring plan a customer is subscribed to.
@@ -104,13 +114,13 @@ extension Ledger {
     func insert(_ payment: Payment) throws {
         try execute("""
             INSERT INTO payment (id, organization_id, livemode, checkout_session_id, customer_id, amount, currency, status,
-                                 card_brand, card_last4, processor_reference, created_at, promo_code, discount_amount)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 card_brand, card_last4, processor_reference, created_at, promo_code, discount_amount, processor)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 payment.id, payment.scope.organizationID, payment.scope.livemode, payment.checkoutSessionID,
                 payment.customerID, payment.amount.minorUnits, payment.amount.currency.code, payment.status,
                 payment.cardBrand, payment.cardLast4, payment.processorReference, payment.createdAt.unixSeconds,
-                payment.promoCode, payment.discountAmount,
+                payment.promoCode, payment.discountAmount, payment.processor,
             ])
     }
 
@@ -175,7 +185,7 @@ extension Payment {
                   amount: try row.money("amount"), status: row["status"],
                   cardBrand: row["card_brand"], cardLast4: row["card_last4"], processorReference: row["processor_reference"],
                   createdAt: Date(unixSeconds: row["created_at"]), promoCode: row["promo_code"],
-                  discountAmount: row["discount_amount"])
+                  discountAmount: row["discount_amount"], amountRefunded: row["amount_refunded"], processor: row["processor"])
     }
 }
 

@@ -12,6 +12,8 @@ public struct Event: Sendable {
         case checkoutLinkDeactivated = "checkout_link.deactivated"
         case promoCodeExhausted = "promo_code.exhausted"
         case subscriptionCreated = "subscription.created"
+        case refundCreated = "refund.created"
+        case refundFailed = "refund.failed"
     }
 
     /// `evt_…`

@@ -366,6 +366,41 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v8-refunds") { db in
+            // A refund is reserve → refund at the processor → settle too: the amount is held on the
+            // payment (`refund_pending`) by a conditional update, so two refunds at once can never
+            // take back more than was paid.
+            try db.execute(sql: """
+                ALTER TABLE payment ADD COLUMN amount_refunded INTEGER NOT NULL DEFAULT 0 CHECK (amount_refunded >= 0);
+                ALTER TABLE payment ADD COLUMN refund_pending INTEGER NOT NULL DEFAULT 0 CHECK (refund_pending >= 0);
+                ALTER TABLE payment ADD COLUMN processor TEXT;
+                UPDATE payment SET processor = 'test' WHERE livemode = 0 AND amount > 0;
+                CREATE TABLE refund (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    payment_id TEXT NOT NULL REFERENCES payment(id),
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+                    reason TEXT CHECK (reason IN ('duplicate', 'fraudulent', 'requested_by_customer')),
+                    processor TEXT NOT NULL,
+                    processor_reference TEXT,
+                    failure_reason TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX refund_by_scope ON refund(organization_id, livemode, seq);
+                CREATE INDEX refund_pending ON refund(created_at) WHERE status = 'pending';
+                CREATE TABLE test_refund (
+                    idempotency_key TEXT PRIMARY KEY NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    charge_id TEXT NOT NULL REFERENCES test_charge(id),
+                    amount INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

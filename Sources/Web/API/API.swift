@@ -17,7 +17,7 @@ final class API: Sendable {
     /// Called after a POST committed (events may be waiting for delivery).
     private let afterWrite: @Sendable () -> Void
 
-    init(store: Store, time: BillingTime, publicURL: PublicURL, logger: Logger, document: OpenAPIDocument,
+    init(store: Store, time: BillingTime, publicURL: PublicURL, logger: Logger, document: OpenAPIDocument, flow: PaymentFlow,
          afterWrite: @escaping @Sendable () -> Void = {}) {
         self.afterWrite = afterWrite
         self.store = store
@@ -33,6 +33,7 @@ final class API: Sendable {
         CheckoutLinksEndpoints.register(in: &router)
         PromoCodesEndpoints.register(in: &router)
         EventsEndpoints.register(in: &router)
+        RefundsEndpoints.register(in: &router, flow: flow)
         TestHelpersEndpoints.register(in: &router)
         self.router = router
     }

@@ -74,9 +74,6 @@ public final class Application: Sendable {
         self.dispatcher = dispatcher
         sweeper = ExpirySweeper(store: store, time: time, interval: configuration.sweepInterval, publicURL: baseURL,
                                 logger: logger, afterSweep: dispatcher.wake)
-        let api = API(store: store, time: time, publicURL: baseURL, logger: logger,
-                      document: try OpenAPIDocument(resourcesDirectory: resources.path), afterWrite: dispatcher.wake)
-        self.api = api
         let testCards = TestCardProcessor(store: store, latency: configuration.testProcessorLatency) { id in
             baseURL.value + "/test-bank/" + id
         }
@@ -86,6 +83,9 @@ public final class Application: Sendable {
                                onCompletion: dispatcher.wake)
         workers = ChargeWorkers(limit: configuration.chargeConcurrency)
         recovery = RecoveryPass(store: store, flow: flow, interval: configuration.recoveryInterval, logger: logger)
+        let api = API(store: store, time: time, publicURL: baseURL, logger: logger,
+                      document: try OpenAPIDocument(resourcesDirectory: resources.path), flow: flow, afterWrite: dispatcher.wake)
+        self.api = api
         let pages = try Pages(renderer: renderer, store: store, time: time, flow: flow, workers: workers,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
         let router = TopLevelRouter(store: store, api: api, pages: pages, staticFiles: staticFiles)

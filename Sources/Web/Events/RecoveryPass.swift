@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Resolves payment attempts left between charge and settle, at start and then every `interval`:
+/// Resolves payment attempts left between charge and settle (and refunds whose answer never came),
+/// at start and then every `interval`:
 /// a crash (`kill -9`) during a charge, an answer that never came, a customer who never came back
 /// from the bank. Each is asked about at its processor by its idempotency key, then settled (the
 /// money moved) or released (it did not). Nothing is charged here, so nothing can be charged twice.
@@ -73,6 +74,13 @@ final class RecoveryPass: Sendable {
                 case .declined?, .failed?: tally.released += 1
                 case .requiresAction?: tally.waiting += 1
                 case .unknown?, nil: tally.unresolved += 1
+                }
+            }
+            for refund in try store.read({ try $0.pendingRefunds(madeBefore: cutoff, limit: 500) }) {
+                switch flow.resolve(refund) {
+                case .succeeded?: tally.settled += 1
+                case .failed?: tally.released += 1
+                case .pending?, nil: tally.unresolved += 1
                 }
             }
         } catch {

@@ -123,6 +123,48 @@ final class PaymentFlow: Sendable {
         }
     }
 
+    // MARK: Refunds
+
+    /// Step 2 of a refund: asks the processor that took the payment to give the amount back
+    /// (outside every transaction). The refund is claimed meanwhile, as a charge is.
+    func refund(_ refund: Refund, chargeReference: String) -> RefundResult {
+        claim(refund.id)
+        defer { unclaim(refund.id) }
+        guard let processor = processors.processor(named: refund.processor, for: refund.scope.mode) else {
+            return .failed(reason: "The processor that took this payment (\(refund.processor)) is no longer connected.")
+        }
+        return processor.refund(RefundRequest(amount: refund.amount, scope: refund.scope, idempotencyKey: refund.id,
+                                              chargeReference: chargeReference, reason: refund.reason?.rawValue))
+    }
+
+    /// Step 3: records the processor's answer in `ledger`'s transaction, with its event.
+    func finish(_ refund: Refund, result: RefundResult, in ledger: Ledger, now: Date) throws -> Refund {
+        let finished = try ledger.finishRefund(id: refund.id, result: result)
+        guard finished.status != refund.status else { return finished }
+        switch finished.status {
+        case .succeeded:
+            try EventLog.record(.refundCreated, object: RefundsEndpoints.json(finished), scope: finished.scope, in: ledger, now: now)
+        case .failed:
+            try EventLog.record(.refundFailed, object: RefundsEndpoints.json(finished), scope: finished.scope, in: ledger, now: now)
+        case .pending:
+            break
+        }
+        return finished
+    }
+
+    /// For the recovery pass: asks the processor about a refund whose answer never came.
+    func resolve(_ refund: Refund) -> Refund.Status? {
+        guard refund.status == .pending, !isCharging(refund.id),
+              let processor = processors.processor(named: refund.processor, for: refund.scope.mode) else { return nil }
+        let result = processor.status(ofRefundWithKey: refund.id, in: refund.scope)
+        if case .unknown = result { return nil }
+        let status = try? store.write { ledger in
+            try finish(refund, result: result, in: ledger, now: time.now(for: refund.scope)).status
+        }
+        onCompletion()
+        return status
+    }
+
     /// Where the bank sends the customer back: the session's own page, naming the attempt.
     static func returnURL(publicURL: String, session: CheckoutSession, reservation: Reservation) -> String {
         PageURLs.session(publicURL: publicURL, token: session.token) + "?payment_return=" + reservation.id
