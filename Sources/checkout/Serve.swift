@@ -57,6 +57,15 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("recovery-interval"), help: "Seconds between passes that resolve payments left between charge and settle.")
     var recoveryInterval: Double = 60
 
+    @Option(name: .customLong("master-key-file"), help: "The master key that seals processors' secret keys (default: master.key beside the database; in memory for :memory:).")
+    var masterKeyFile: String?
+
+    @Flag(name: .customLong("allow-insecure-live"), help: "Take live payments although the public URL is not https (loopback tests only).")
+    var allowInsecureLive = false
+
+    @Option(name: .customLong("stripe-timeout"), help: "Seconds a request to Stripe may take before its answer counts as lost.")
+    var stripeTimeout: Double = 30
+
     @Option(help: "JSON file of organizations (with their keys) and objects to create at start; all or nothing.")
     var fixtures: String?
 
@@ -77,6 +86,7 @@ struct Serve: ParsableCommand {
         if !(1...1024).contains(chargeConcurrency) { throw ValidationError("--charge-concurrency must be between 1 and 1024.") }
         if !(0...60).contains(testProcessorLatency) { throw ValidationError("--test-processor-latency must be between 0 and 60 seconds.") }
         if recoveryInterval < 0.05 { throw ValidationError("--recovery-interval must be at least 0.05 seconds.") }
+        if !(1...300).contains(stripeTimeout) { throw ValidationError("--stripe-timeout must be between 1 and 300 seconds.") }
         if webhookRetryBase <= 0 || webhookRetryCap < webhookRetryBase || webhookRetryHorizon <= 0 {
             throw ValidationError("webhook retries need 0 < --webhook-retry-base ≤ --webhook-retry-cap and a positive --webhook-retry-horizon.")
         }
@@ -108,6 +118,9 @@ struct Serve: ParsableCommand {
         configuration.chargeConcurrency = chargeConcurrency
         configuration.testProcessorLatency = testProcessorLatency
         configuration.recoveryInterval = recoveryInterval
+        configuration.masterKeyFile = masterKeyFile
+        configuration.allowInsecureLive = allowInsecureLive
+        configuration.stripeTimeout = stripeTimeout
         configuration.webhookTimeout = webhookTimeout
         configuration.webhookRetry = RetryPolicy(base: webhookRetryBase, cap: webhookRetryCap, horizon: webhookRetryHorizon)
 

@@ -103,23 +103,23 @@ let november2026 = Date(timeIntervalSince1970: 1_795_262_400)
         defer { temporary.remove() }
         let processor = TestCardProcessor(store: temporary.store) { "https://pay.example/test-bank/\($0)" }
         let card = try #require(try CardValidationTests.input(card: number).validate(at: november2026).card)
-        let first = processor.charge(Self.request(scope: scope), card: card)
+        let first = processor.charge(Self.request(scope: scope), card: card, journal: .none)
         switch first {
         case .succeeded(let reference):
             #expect(decline == nil)
-            #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: scope) == .succeeded(reference: reference))
+            #expect(processor.status(of: Self.request(key: "cs_x-attempt-1", scope: scope), reference: nil, note: nil) == .succeeded(reference: reference))
         case .declined(let reason):
             #expect(reason.code == decline)
-            #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: scope) == .declined(reason))
+            #expect(processor.status(of: Self.request(key: "cs_x-attempt-1", scope: scope), reference: nil, note: nil) == .declined(reason))
         default:
             Issue.record("unexpected \(first)")
         }
         // The same key again is the same charge, not a second one.
-        #expect(processor.charge(Self.request(scope: scope), card: card) == first)
+        #expect(processor.charge(Self.request(scope: scope), card: card, journal: .none) == first)
         #expect(try temporary.store.read { try $0.testCharge(key: "cs_x-attempt-1") } != nil)
-        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-2", reference: nil, in: scope) == .notFound)
+        #expect(processor.status(of: Self.request(key: "cs_x-attempt-2", scope: scope), reference: nil, note: nil) == .notFound)
         // Another scope cannot see it.
-        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: nil, in: Scope(organizationID: scope.organizationID, mode: .live)) == .notFound)
+        #expect(processor.status(of: Self.request(key: "cs_x-attempt-1", scope: Scope(organizationID: scope.organizationID, mode: .live)), reference: nil, note: nil) == .notFound)
     }
 
     @Test func theAuthenticationCardWaitsForTheBank() throws {
@@ -127,24 +127,24 @@ let november2026 = Date(timeIntervalSince1970: 1_795_262_400)
         defer { temporary.remove() }
         let processor = TestCardProcessor(store: temporary.store) { "https://pay.example/test-bank/\($0)" }
         let card = try #require(try CardValidationTests.input(card: "4000 0027 6000 3184").validate(at: november2026).card)
-        guard case .requiresAction(let reference, let url) = processor.charge(Self.request(scope: scope), card: card) else {
+        guard case .requiresAction(let reference, let url) = processor.charge(Self.request(scope: scope), card: card, journal: .none) else {
             Issue.record("the 3-D Secure card did not ask for the bank")
             return
         }
         #expect(url == "https://pay.example/test-bank/\(reference)")
-        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: reference, in: scope) == .requiresAction(reference: reference, redirectURL: url))
+        #expect(processor.status(of: Self.request(key: "cs_x-attempt-1", scope: scope), reference: reference, note: nil) == .requiresAction(reference: reference, redirectURL: url))
         let approved = try temporary.store.write { try $0.decideTestCharge(id: reference, approve: true) }
         #expect(approved?.status == .succeeded)
         // A second answer keeps the first.
         #expect(try temporary.store.write { try $0.decideTestCharge(id: reference, approve: false) }?.status == .succeeded)
-        #expect(processor.status(ofChargeWithKey: "cs_x-attempt-1", reference: reference, in: scope) == .succeeded(reference: reference))
+        #expect(processor.status(of: Self.request(key: "cs_x-attempt-1", scope: scope), reference: reference, note: nil) == .succeeded(reference: reference))
 
-        guard case .requiresAction(let other, _) = processor.charge(Self.request(key: "cs_x-attempt-2", scope: scope), card: card) else {
+        guard case .requiresAction(let other, _) = processor.charge(Self.request(key: "cs_x-attempt-2", scope: scope), card: card, journal: .none) else {
             Issue.record("no bank step")
             return
         }
         // Given up before the customer answered: a late Approve cannot take the money.
-        #expect(processor.cancel(chargeWithKey: "cs_x-attempt-2", reference: other, in: scope) == .declined(.authenticationFailed))
+        #expect(processor.cancel(Self.request(key: "cs_x-attempt-2", scope: scope), reference: other, note: nil) == .declined(.authenticationFailed))
         #expect(try temporary.store.write { try $0.decideTestCharge(id: other, approve: true) }?.status == .failed)
     }
 
@@ -152,9 +152,8 @@ let november2026 = Date(timeIntervalSince1970: 1_795_262_400)
         let (temporary, scope) = try Self.storeWithScope()
         defer { temporary.remove() }
         let card = try #require(try CardValidationTests.input().validate(at: november2026).card)
-        let processors = PaymentProcessors(test: TestCardProcessor(store: temporary.store) { $0 })
-        let outcome = processors.processor(for: .live).charge(Self.request(scope: Scope(organizationID: scope.organizationID, mode: .live)),
-                                                             card: card)
+        let outcome = UnavailableProcessor().charge(Self.request(scope: Scope(organizationID: scope.organizationID, mode: .live)),
+                                                    card: card, journal: .none)
         guard case .declined(let decline) = outcome else {
             Issue.record("live charge without a processor was approved")
             return

@@ -231,22 +231,22 @@ private struct LosingAnswers: PaymentProcessor {
 
     var name: String { inner.name }
 
-    func charge(_ request: ChargeRequest, card: PaymentCard) -> ChargeResult {
-        if chargeFirst { _ = inner.charge(request, card: card) }
+    func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult {
+        if chargeFirst { _ = inner.charge(request, card: card, journal: journal) }
         return .unknown(reason: "timed out")
     }
 
-    func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
-        inner.status(ofChargeWithKey: key, reference: reference, in: scope)
+    func status(of request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus {
+        inner.status(of: request, reference: reference, note: note)
     }
 
-    func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
-        inner.cancel(chargeWithKey: key, reference: reference, in: scope)
+    func cancel(_ request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus {
+        inner.cancel(request, reference: reference, note: note)
     }
 
     func refund(_ request: RefundRequest) -> RefundResult { inner.refund(request) }
 
-    func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult { inner.status(ofRefundWithKey: key, in: scope) }
+    func status(of request: RefundRequest) -> RefundResult { inner.status(of: request) }
 }
 
 /// Work on a thread of its own (not the cooperative pool, which blocking sockets would starve),

@@ -12,24 +12,43 @@ public protocol PaymentProcessor: Sendable {
     var name: String { get }
 
     /// Charges `request.amount` to `card`. Must not throw: a decline, a bank step and a failure
-    /// are all answers.
-    func charge(_ request: ChargeRequest, card: PaymentCard) -> ChargeResult
+    /// are all answers. A processor that charges in several requests writes each step it will
+    /// need to ask about later with `journal` (durably, before the next request goes out); the
+    /// note comes back in `status` and `cancel`. A journal that cannot be written must stop the
+    /// charge before anything is charged.
+    func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult
 
-    /// What became of the charge made with `key` (and, when known, processor reference
-    /// `reference`): after the bank's page, or when its answer never came.
-    func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus
+    /// What became of the charge `request` (its idempotency key, and the processor's reference
+    /// and journal note when known): after the bank's page, or when its answer never came.
+    func status(of request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus
 
     /// Gives up a charge still waiting for the bank (the customer never came back), so that a
     /// late confirmation cannot take the money of a checkout given up. Returns what the charge
     /// became: it may have succeeded just before.
-    func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus
+    func cancel(_ request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus
 
     /// Gives back `request.amount` of the charge `request.chargeReference`; the same key never
     /// refunds twice.
     func refund(_ request: RefundRequest) -> RefundResult
 
-    /// What became of the refund made with `key`, when its answer was lost.
-    func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult
+    /// What became of the refund `request`, when its answer was lost.
+    func status(of request: RefundRequest) -> RefundResult
+}
+
+/// Where a processor writes a step of a charge in progress (see `PaymentProcessor.charge`).
+public struct ChargeJournal: Sendable {
+    private let write: @Sendable (String) throws -> Void
+
+    /// A journal that hands each note to `write`.
+    public init(_ write: @escaping @Sendable (String) throws -> Void) {
+        self.write = write
+    }
+
+    /// A journal that keeps nothing (a processor whose charge is one request).
+    public static let none = ChargeJournal { _ in }
+
+    /// Writes `note` durably; throws when it could not be.
+    public func record(_ note: String) throws { try write(note) }
 }
 
 /// What a refund is for.
@@ -141,52 +160,40 @@ public struct Decline: Error, Equatable, Sendable {
     public static let authenticationFailed = Decline(code: "authentication_failed", message: "Your bank did not confirm this payment. Nothing was charged.")
 }
 
-/// The processor of each mode. Test mode uses `test` (the test cards, unless replaced); live mode
-/// uses the processor plugged in, and refuses every payment when there is none.
-public struct PaymentProcessors: Sendable {
-    /// Test mode's processor.
-    public let test: any PaymentProcessor
-    /// Live mode's processor, if configured.
-    public let live: (any PaymentProcessor)?
+/// Which processor charges for a scope: the one its organization connected for that mode, else
+/// the test cards in test mode and a refusal in live mode. Asked at every payment, so a processor
+/// connected or disconnected on a running server takes effect at its next payment.
+public protocol PaymentProcessorDirectory: Sendable {
+    /// What charges for `scope` now.
+    func processor(for scope: Scope) -> any PaymentProcessor
 
-    /// Processors.
-    public init(test: any PaymentProcessor, live: (any PaymentProcessor)? = nil) {
-        self.test = test
-        self.live = live
-    }
-
-    /// What charges in `mode`.
-    public func processor(for mode: Mode) -> any PaymentProcessor {
-        switch mode {
-        case .test: test
-        case .live: live ?? UnavailableProcessor()
-        }
-    }
-
-    /// The processor named `name` (the one that made a charge), if it is still configured.
-    public func processor(named name: String, for mode: Mode) -> (any PaymentProcessor)? {
-        let current = processor(for: mode)
-        return current.name == name ? current : nil
-    }
+    /// The processor named `name` (the one that made a charge) for `scope`, if it can still be
+    /// reached: asked about and refunded through the processor that took the money.
+    func processor(named name: String, for scope: Scope) -> (any PaymentProcessor)?
 }
 
 /// Refuses everything: live mode without a configured processor.
 public struct UnavailableProcessor: PaymentProcessor {
-    /// The processor.
-    public init() {}
-
     public var name: String { "none" }
 
-    public func charge(_ request: ChargeRequest, card: PaymentCard) -> ChargeResult {
-        .declined(Decline(code: "live_payments_unavailable",
-                          message: "This merchant cannot take live payments on this server yet. You have not been charged."))
+    /// Why payments are refused.
+    public let decline: Decline
+
+    /// Refuses with `decline` (by default: no processor connected for live payments).
+    public init(decline: Decline = Decline(code: "live_payments_unavailable",
+                                           message: "This merchant cannot take live payments on this server yet. You have not been charged.")) {
+        self.decline = decline
     }
 
-    public func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus { .notFound }
+    public func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult {
+        .declined(decline)
+    }
 
-    public func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus { .notFound }
+    public func status(of request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus { .notFound }
+
+    public func cancel(_ request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus { .notFound }
 
     public func refund(_ request: RefundRequest) -> RefundResult { .failed(reason: "No processor is connected for this mode.") }
 
-    public func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult { .failed(reason: "not found") }
+    public func status(of request: RefundRequest) -> RefundResult { .failed(reason: "not found") }
 }

@@ -62,6 +62,8 @@ public struct Reservation: Sendable, Equatable {
     public var processorReference: String?
     /// The bank's page, while waiting for it.
     public var actionURL: String?
+    /// What the processor journaled of the charge's steps (Stripe: its PaymentMethod).
+    public var processorNote: String? = nil
     /// When its places are given up if it is still not charged.
     public let expiresAt: Date
     /// When it was made.
@@ -120,6 +122,15 @@ extension Ledger {
         return counts
     }
 
+    /// Writes the processor's note of a step of the attempt's charge (see `ChargeJournal`).
+    public func journalReservation(id: String, note: String) throws {
+        try execute("UPDATE reservation SET processor_note = ? WHERE id = ? AND state IN ('charging', 'requires_action')",
+                    arguments: [note, id])
+        guard db.changesCount == 1 else {
+            throw BillingError(.invalidState, "The attempt '\(id)' is no longer being charged.")
+        }
+    }
+
     /// Records that the attempt waits for the bank: the processor's reference and the bank's page.
     public func markRequiresAction(reservationID: String, reference: String, actionURL: String) throws {
         try execute("""
@@ -140,5 +151,6 @@ extension Reservation {
             cardBrand: row["card_brand"], cardLast4: row["card_last4"], processor: row["processor"],
             processorReference: row["processor_reference"], actionURL: row["action_url"],
             expiresAt: Date(unixSeconds: row["expires_at"]), createdAt: Date(unixSeconds: row["created_at"]))
+        processorNote = row["processor_note"]
     }
 }

@@ -28,7 +28,7 @@ public struct TestCardProcessor: PaymentProcessor {
 
     public var name: String { "test" }
 
-    public func charge(_ request: ChargeRequest, card: PaymentCard) -> ChargeResult {
+    public func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult {
         // Half the latency before the charge is recorded, half after: a slow processor answers a
         // while after it has charged, which is the window a crash can fall into.
         pause(latency / 2)
@@ -57,10 +57,11 @@ public struct TestCardProcessor: PaymentProcessor {
         }
     }
 
-    public func status(ofChargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
+    public func status(of request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus {
+        let scope = request.scope
         let found: TestCharge?
         do {
-            found = try store.read { try $0.testCharge(key: key) }
+            found = try store.read { try $0.testCharge(key: request.idempotencyKey) }
         } catch {
             return .unknown(reason: "\(error)")
         }
@@ -73,13 +74,13 @@ public struct TestCardProcessor: PaymentProcessor {
         }
     }
 
-    public func cancel(chargeWithKey key: String, reference: String?, in scope: Scope) -> ChargeStatus {
+    public func cancel(_ request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus {
         do {
-            try store.write { ledger in try ledger.cancelTestCharge(key: key) }
+            try store.write { ledger in try ledger.cancelTestCharge(key: request.idempotencyKey) }
         } catch {
             return .unknown(reason: "\(error)")
         }
-        return status(ofChargeWithKey: key, reference: reference, in: scope)
+        return status(of: request, reference: reference, note: note)
     }
 
     public func refund(_ request: RefundRequest) -> RefundResult {
@@ -97,9 +98,11 @@ public struct TestCardProcessor: PaymentProcessor {
         return result
     }
 
-    public func status(ofRefundWithKey key: String, in scope: Scope) -> RefundResult {
+    public func status(of request: RefundRequest) -> RefundResult {
         do {
-            guard let id = try store.read({ try $0.testRefundID(key: key) }) else { return .failed(reason: "never made") }
+            guard let id = try store.read({ try $0.testRefundID(key: request.idempotencyKey) }) else {
+                return .failed(reason: "never made")
+            }
             return .succeeded(reference: id)
         } catch {
             return .unknown(reason: "\(error)")

@@ -401,6 +401,24 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v9-processor-accounts") { db in
+            // The processor an operator connects per organization and mode; its secret key sealed
+            // with the master key (AES-GCM), never stored in clear. A charge's steps at the
+            // processor (Stripe's PaymentMethod before its PaymentIntent) are journaled on the
+            // attempt, so the recovery pass can ask about the exact request that was sent.
+            try db.execute(sql: """
+                CREATE TABLE processor_account (
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('stripe')),
+                    sealed_secret BLOB NOT NULL,
+                    api_base TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization_id, livemode)
+                );
+                ALTER TABLE reservation ADD COLUMN processor_note TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -16,8 +16,16 @@ public struct ApplicationConfiguration: Sendable {
     /// Seconds every test-card charge takes (`--test-processor-latency`), like a real
     /// processor's round trip: for load tests and merchants' tests of slow payments.
     public var testProcessorLatency: TimeInterval = 0
-    /// Live mode's processor; without one live payments are refused.
+    /// Live mode's processor for organizations that connected none (a plug-in point for tests and
+    /// embedders); without either, live payments are refused.
     public var liveProcessor: (any PaymentProcessor)?
+    /// The file of the master key that seals processors' secret keys; nil: `master.key` beside
+    /// the database (created 0600 on first need), or a key in memory for `:memory:`.
+    public var masterKeyFile: String?
+    /// Take live payments although the public URL is not https (loopback tests only).
+    public var allowInsecureLive = false
+    /// Seconds a request to Stripe may take, connecting included, before its answer counts as lost.
+    public var stripeTimeout: TimeInterval = 30
     /// For tests: wraps test mode's processor (to slow, fail or count its charges).
     public var testProcessorWrapper: (@Sendable (any PaymentProcessor) -> any PaymentProcessor)?
     /// Charges running at once (`--charge-concurrency`); more wait their turn.
@@ -60,8 +68,9 @@ public final class Application: Sendable {
         let time = BillingTime(wall: clock)
         self.time = time
         store = try Store(path: configuration.databasePath)
+        let secrets = try Application.secretBox(configuration)
         if let fixtures = configuration.fixturesFile {
-            try Fixtures.load(file: fixtures, into: store, now: clock.now())
+            try Fixtures.load(file: fixtures, into: store, secrets: secrets, now: clock.now())
         }
         let resources = URL(fileURLWithPath: configuration.resourcesDirectory)
         let staticFiles = try StaticFiles(directory: resources.appendingPathComponent("Public").path)
@@ -77,8 +86,10 @@ public final class Application: Sendable {
         let testCards = TestCardProcessor(store: store, latency: configuration.testProcessorLatency) { id in
             baseURL.value + "/test-bank/" + id
         }
-        let processors = PaymentProcessors(test: configuration.testProcessorWrapper?(testCards) ?? testCards,
-                                           live: configuration.liveProcessor)
+        let processors = ProcessorDirectory(
+            store: store, testCards: configuration.testProcessorWrapper?(testCards) ?? testCards, live: configuration.liveProcessor,
+            secrets: secrets, publicURL: baseURL, allowInsecureLive: configuration.allowInsecureLive,
+            stripeTimeout: configuration.stripeTimeout, logger: logger)
         let flow = PaymentFlow(store: store, time: time, processors: processors, publicURL: baseURL, logger: logger,
                                onCompletion: dispatcher.wake)
         workers = ChargeWorkers(limit: configuration.chargeConcurrency)
@@ -146,6 +157,14 @@ public final class Application: Sendable {
         } catch {
             logger.error("closing the database failed: \(error)")
         }
+    }
+
+    /// The master key's box: the configured file, else `master.key` beside the database, else
+    /// (`:memory:`) a key that lives and dies with the process.
+    public static func secretBox(_ configuration: ApplicationConfiguration) throws -> SecretBox {
+        if let file = configuration.masterKeyFile { return try SecretBox.masterKey(at: file) }
+        if configuration.databasePath == ":memory:" { return SecretBox.ephemeral() }
+        return try SecretBox.masterKey(at: SecretBox.defaultPath(forDatabase: configuration.databasePath))
     }
 
     /// Where `Templates/`, `Public/` and `OpenAPI/` are looked for when not configured: `$CHECKOUT_RESOURCES`,

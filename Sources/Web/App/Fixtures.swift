@@ -50,10 +50,10 @@ enum Fixtures {
         }),
     ]
     /// The fields of an organization entry.
-    static let organizationFields = ["handle", "name", "test_key", "live_key"] + kinds.map(\.name)
+    static let organizationFields = ["handle", "name", "test_key", "live_key", "processors"] + kinds.map(\.name)
 
     /// Reads `file` and creates everything it holds in `store`, at `now`, all or nothing.
-    static func load(file: String, into store: Store, now: Date) throws {
+    static func load(file: String, into store: Store, secrets: SecretBox, now: Date) throws {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -75,7 +75,7 @@ enum Fixtures {
             }
         }
         do {
-            try store.write { ledger in try create(root, in: ledger, now: now) }
+            try store.write { ledger in try create(root, in: ledger, secrets: secrets, now: now) }
         } catch let fault as Fault {
             throw ServerError(description: "fixtures file '\(file)': at \(fault.path): \(fault.problem)")
         }
@@ -87,7 +87,7 @@ enum Fixtures {
         let problem: String
     }
 
-    private static func create(_ root: JSON, in ledger: Ledger, now: Date) throws {
+    private static func create(_ root: JSON, in ledger: Ledger, secrets: SecretBox, now: Date) throws {
         guard case .object(let pairs) = root else { throw Fault(path: "(top level)", problem: "must be an object with an \"organizations\" array.") }
         let top = Body(fields: Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
         try rejectUnknownFields(of: top, allowed: ["organizations"], at: "(top level)")
@@ -96,11 +96,11 @@ enum Fixtures {
             throw Fault(path: "organizations", problem: "must be a non-empty array of organizations.")
         }
         for (index, entry) in organizations.enumerated() {
-            try createOrganization(entry, path: "organizations[\(index)]", in: ledger, now: now)
+            try createOrganization(entry, path: "organizations[\(index)]", in: ledger, secrets: secrets, now: now)
         }
     }
 
-    private static func createOrganization(_ entry: Body, path: String, in ledger: Ledger, now: Date) throws {
+    private static func createOrganization(_ entry: Body, path: String, in ledger: Ledger, secrets: SecretBox, now: Date) throws {
         try rejectUnknownFields(of: entry, allowed: organizationFields, at: path)
         let created = try fault(at: path) {
             try ledger.createOrganization(
@@ -108,6 +108,7 @@ enum Fixtures {
                 testKey: try entry.string("test_key"), liveKey: try entry.string("live_key"))
         }
         let organization = created.organization
+        try connectProcessors(entry, handle: organization.handle, path: path, in: ledger, secrets: secrets, now: now)
         for kind in kinds {
             guard let objects = try fault(at: path, { try entry.objects(kind.name) }) else { continue }
             for object in objects {
@@ -117,6 +118,29 @@ enum Fixtures {
                                                  secret: try object.string("secret"))
                     try kind.create(object, identity, ledger, scope, now)
                 }
+            }
+        }
+    }
+
+    /// `"processors": {"live": {"stripe": {"secret_key": "sk_…", "api_base": "…"}}, "test": …}`:
+    /// the Stripe account of each mode, its key sealed with the master key as `org processor` does.
+    private static func connectProcessors(_ entry: Body, handle: String, path: String, in ledger: Ledger,
+                                          secrets: SecretBox, now: Date) throws {
+        guard let processors = try fault(at: path, { try entry.object("processors") }) else { return }
+        try rejectUnknownFields(of: processors, allowed: Mode.allCases.map(\.rawValue), at: processors.prefix)
+        for mode in Mode.allCases {
+            guard let account = try fault(at: processors.prefix, { try processors.object(mode.rawValue) }) else { continue }
+            try rejectUnknownFields(of: account, allowed: ["stripe"], at: account.prefix)
+            guard let stripe = try fault(at: account.prefix, { try account.object("stripe") }) else { continue }
+            try rejectUnknownFields(of: stripe, allowed: ["secret_key", "api_base"], at: stripe.prefix)
+            try fault(at: stripe.prefix) {
+                let key = try stripe.requiredString("secret_key", maxLength: 255)
+                let expected = mode == .live ? "sk_live_" : "sk_test_"
+                guard key.hasPrefix(expected) || key.hasPrefix(mode == .live ? "rk_live_" : "rk_test_") else {
+                    throw APIError.invalid(stripe.name("secret_key"), "\(stripe.name("secret_key")) must be a \(mode.rawValue) key (\(expected)…).")
+                }
+                _ = try ledger.connectProcessor(handle: handle, mode: mode, kind: .stripe, sealedSecret: try secrets.seal(key),
+                                                apiBase: try stripe.string("api_base") ?? ProcessorAccount.stripeAPIBase, now: now)
             }
         }
     }

@@ -65,7 +65,7 @@ extension Pages {
     /// Step 1, in one short write; a completion with nothing to charge writes its events with it.
     private func reserve(_ target: Target, scope: Scope, details: CheckoutDetails, now: Date,
                          attemptID: String) throws -> ReserveOutcome? {
-        let processor = flow.processorName(for: scope.mode)
+        let processor = flow.processorName(for: scope)
         let wallTime = time.wall.now()
         let publicURL = self.publicURL.value
         return try store.write { ledger in

@@ -10,14 +10,14 @@ import Synchronization
 final class PaymentFlow: Sendable {
     private let store: Store
     private let time: BillingTime
-    private let processors: PaymentProcessors
+    private let processors: any PaymentProcessorDirectory
     private let publicURL: PublicURL
     private let logger: Logger
     private let onCompletion: @Sendable () -> Void
     /// Attempts being charged by this process right now: the recovery pass leaves them alone.
     private let charging = Mutex<Set<String>>([])
 
-    init(store: Store, time: BillingTime, processors: PaymentProcessors, publicURL: PublicURL, logger: Logger,
+    init(store: Store, time: BillingTime, processors: any PaymentProcessorDirectory, publicURL: PublicURL, logger: Logger,
          onCompletion: @escaping @Sendable () -> Void) {
         self.store = store
         self.time = time
@@ -42,8 +42,8 @@ final class PaymentFlow: Sendable {
         case unknown(CheckoutSession?)
     }
 
-    /// Which processor charges in `mode` (its name is stored with each attempt).
-    func processorName(for mode: Mode) -> String { processors.processor(for: mode).name }
+    /// Which processor charges for `scope` now (its name is stored with each attempt).
+    func processorName(for scope: Scope) -> String { processors.processor(for: scope).name }
 
     /// Marks the attempt `id` as this process's before its reservation is even written, so the
     /// recovery pass can never take an attempt about to be charged here for a lost one. Call
@@ -64,11 +64,16 @@ final class PaymentFlow: Sendable {
     /// settles or releases it.
     func charge(_ reservation: Reservation, session: CheckoutSession, card: PaymentCard) -> Result {
         defer { _ = charging.withLock { $0.remove(reservation.id) } }
-        let processor = processors.processor(for: reservation.scope.mode)
-        let request = ChargeRequest(amount: reservation.amount, scope: reservation.scope,
-                                    idempotencyKey: reservation.idempotencyKey, checkoutSessionID: session.id,
-                                    returnURL: Self.returnURL(publicURL: publicURL.value, session: session, reservation: reservation))
-        switch processor.charge(request, card: card) {
+        // The processor the attempt was reserved for, even if another was connected since.
+        guard let processor = processors.processor(named: reservation.processor, for: reservation.scope) else {
+            return release(reservation, outcome: "processor_unavailable") { .failed($0) } ?? .failed(session)
+        }
+        let request = chargeRequest(reservation, session: session)
+        let store = self.store
+        let journal = ChargeJournal { note in
+            try store.write { try $0.journalReservation(id: reservation.id, note: note) }
+        }
+        switch processor.charge(request, card: card, journal: journal) {
         case .succeeded(let reference):
             return settle(reservation, reference: reference)
         case .declined(let decline):
@@ -96,15 +101,20 @@ final class PaymentFlow: Sendable {
     /// `giveUpWaiting`, an attempt still waiting for the bank is cancelled and released.
     func resolve(_ reservation: Reservation, giveUpWaiting: Bool = false) -> Result? {
         guard reservation.state.isActive, !isCharging(reservation.id) else { return nil }
-        guard let processor = processors.processor(named: reservation.processor, for: reservation.scope.mode) else {
+        guard let processor = processors.processor(named: reservation.processor, for: reservation.scope) else {
             logger.error("the processor of an attempt is no longer configured",
                          metadata: ["reservation": "\(reservation.id)", "processor": "\(reservation.processor)"])
             return nil
         }
-        let key = reservation.idempotencyKey, reference = reservation.processorReference
-        var status = processor.status(ofChargeWithKey: key, reference: reference, in: reservation.scope)
+        guard let session = try? self.session(of: reservation) else { return nil }
+        // Read again: the note or the reference may have been written since the caller's copy.
+        let current = ((try? store.read { try $0.reservation(id: reservation.id) }) ?? nil) ?? reservation
+        guard current.state.isActive else { return nil }
+        let request = chargeRequest(current, session: session)
+        let reference = current.processorReference, note = current.processorNote
+        var status = processor.status(of: request, reference: reference, note: note)
         if giveUpWaiting, case .requiresAction = status {
-            status = processor.cancel(chargeWithKey: key, reference: reference, in: reservation.scope)
+            status = processor.cancel(request, reference: reference, note: note)
         }
         switch status {
         case .succeeded(let reference):
@@ -115,11 +125,11 @@ final class PaymentFlow: Sendable {
             return release(reservation, outcome: "not_charged") { .failed($0) }
         case .requiresAction(let reference, let url):
             try? store.write { try $0.markRequiresAction(reservationID: reservation.id, reference: reference, actionURL: url) }
-            return (try? session(of: reservation)).map { .requiresAction($0, url: url) }
+            return .requiresAction(session, url: url)
         case .unknown(let reason):
             logger.warning("could not ask the processor about an attempt",
                            metadata: ["reservation": "\(reservation.id)", "reason": "\(reason)"])
-            return .unknown(try? session(of: reservation))
+            return .unknown(session)
         }
     }
 
@@ -130,11 +140,15 @@ final class PaymentFlow: Sendable {
     func refund(_ refund: Refund, chargeReference: String) -> RefundResult {
         claim(refund.id)
         defer { unclaim(refund.id) }
-        guard let processor = processors.processor(named: refund.processor, for: refund.scope.mode) else {
+        guard let processor = processors.processor(named: refund.processor, for: refund.scope) else {
             return .failed(reason: "The processor that took this payment (\(refund.processor)) is no longer connected.")
         }
-        return processor.refund(RefundRequest(amount: refund.amount, scope: refund.scope, idempotencyKey: refund.id,
-                                              chargeReference: chargeReference, reason: refund.reason?.rawValue))
+        return processor.refund(Self.refundRequest(refund, chargeReference: chargeReference))
+    }
+
+    private static func refundRequest(_ refund: Refund, chargeReference: String) -> RefundRequest {
+        RefundRequest(amount: refund.amount, scope: refund.scope, idempotencyKey: refund.id, chargeReference: chargeReference,
+                      reason: refund.reason?.rawValue)
     }
 
     /// Step 3: records the processor's answer in `ledger`'s transaction, with its event.
@@ -155,14 +169,23 @@ final class PaymentFlow: Sendable {
     /// For the recovery pass: asks the processor about a refund whose answer never came.
     func resolve(_ refund: Refund) -> Refund.Status? {
         guard refund.status == .pending, !isCharging(refund.id),
-              let processor = processors.processor(named: refund.processor, for: refund.scope.mode) else { return nil }
-        let result = processor.status(ofRefundWithKey: refund.id, in: refund.scope)
+              let processor = processors.processor(named: refund.processor, for: refund.scope),
+              let reference = try? store.read({ try $0.payment(id: refund.paymentID, in: refund.scope) }).processorReference
+        else { return nil }
+        let result = processor.status(of: Self.refundRequest(refund, chargeReference: reference))
         if case .unknown = result { return nil }
         let status = try? store.write { ledger in
             try finish(refund, result: result, in: ledger, now: time.now(for: refund.scope)).status
         }
         onCompletion()
         return status
+    }
+
+    /// The charge an attempt makes (or made), as its processor is asked.
+    private func chargeRequest(_ reservation: Reservation, session: CheckoutSession) -> ChargeRequest {
+        ChargeRequest(amount: reservation.amount, scope: reservation.scope, idempotencyKey: reservation.idempotencyKey,
+                      checkoutSessionID: session.id,
+                      returnURL: Self.returnURL(publicURL: publicURL.value, session: session, reservation: reservation))
     }
 
     /// Where the bank sends the customer back: the session's own page, naming the attempt.
