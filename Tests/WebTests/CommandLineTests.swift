@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// The `checkout` executable as an operator runs it.
@@ -11,14 +12,17 @@ import Testing
         let stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Output {
+    static func run(_ arguments: [String], input: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = stdin
         try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -154,6 +158,40 @@ import Testing
         guard let connection = try? HTTPConnection(port: port) else { return true }
         guard (try? connection.send("GET", "/healthz")) != nil else { return true }
         do { return try connection.receive() == nil } catch { return true }
+    }
+
+    @Test func orgProcessorSealsTheKeyFromStandardInputAndNoneDisconnects() throws {
+        let db = try Self.temporaryDatabase()
+        #expect(try Self.run(["org", "create", "shop", "--db", db]).status == 0)
+        let secret = "sk_live_51KeyThatMustNeverBeShown0000"
+        let connected = try Self.run(["org", "processor", "shop", "--mode", "live", "--stripe-secret-key-stdin",
+                                      "--stripe-api-base", "http://127.0.0.1:9/", "--db", db], input: secret + "\n")
+        #expect(connected.status == 0, "\(connected.stderr)")
+        #expect(!connected.stdout.contains(secret) && !connected.stderr.contains(secret))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(connected.stdout.utf8)) as? [String: String])
+        #expect(json["processor"] == "stripe" && json["mode"] == "live" && json["api_base"] == "http://127.0.0.1:9")
+        #expect(json["secret_key"] == "sk_…0000")
+        // Sealed in the database, with a private master key beside it.
+        let keyFile = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("master.key").path
+        let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let database = try DatabaseQueue(path: db)
+        let sealed = try database.read { try Data.fetchOne($0, sql: "SELECT sealed_secret FROM processor_account") }
+        #expect(sealed != nil && sealed!.range(of: Data(secret.utf8)) == nil, "the key is not stored in clear")
+        try database.close()
+        let raw = try Data(contentsOf: URL(fileURLWithPath: db))
+        #expect(raw.range(of: Data("KeyThatMustNeverBeShown".utf8)) == nil)
+
+        let wrongMode = try Self.run(["org", "processor", "shop", "--mode", "test", "--stripe-secret-key-stdin", "--db", db],
+                                     input: secret + "\n")
+        #expect(wrongMode.status != 0)
+        #expect(!wrongMode.stderr.contains(secret))
+        let none = try Self.run(["org", "processor", "shop", "--mode", "live", "--none", "--db", db])
+        #expect(none.status == 0)
+        #expect(none.stdout.contains(#""was_connected":"true""#))
+        let after = try DatabaseQueue(path: db)
+        #expect(try after.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM processor_account") } == 0)
+        #expect(try Self.run(["org", "processor", "shop", "--mode", "live", "--db", db]).status != 0, "one of the two is needed")
     }
 
     @Test func serveLogsOneLinePerRequestAndStopsGracefully() throws {

@@ -338,6 +338,27 @@ import Testing
         #expect(try server.list("/v1/transactions", key: server.liveKey).isEmpty)
     }
 
+    /// Card numbers must not cross a network in clear: live payments need an https public URL,
+    /// unless the operator allowed plain http for loopback tests.
+    @Test(arguments: [false, true])
+    func livePaymentsAreRefusedOnAPlainHTTPPublicURL(allowInsecure: Bool) throws {
+        let server = try TestServer {
+            $0.liveProcessor = AlwaysSucceeds()
+            $0.allowInsecureLive = allowInsecure
+        }
+        defer { server.stop() }
+        let link = try server.create("/v1/payment-links", #"{"amount_usd": 10, "payment_method_id": "pm"}"#, key: server.liveKey)
+        let response = try server.submit(server.path(of: link["url"]), TestServer.payment())
+        if allowInsecure {
+            #expect(response.status == 303)
+            #expect(try server.list("/v1/transactions", key: server.liveKey).count == 1)
+        } else {
+            #expect(response.status == 402)
+            #expect(FormPage(response: response).alert?.contains("not served over a secure connection") == true)
+            #expect(try server.list("/v1/transactions", key: server.liveKey).isEmpty)
+        }
+    }
+
     @Test func nonFormBodiesAre415() throws {
         let server = try TestServer()
         defer { server.stop() }
@@ -345,4 +366,16 @@ import Testing
         let response = try server.request("POST", server.path(of: link["url"]), headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
         #expect(response.status == 415)
     }
+}
+
+/// A live processor that takes every charge (the plug-in point of `liveProcessor`).
+struct AlwaysSucceeds: PaymentProcessor {
+    var name: String { "always" }
+    func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult {
+        .succeeded(reference: "ch_\(request.idempotencyKey)")
+    }
+    func status(of request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus { .notFound }
+    func cancel(_ request: ChargeRequest, reference: String?, note: String?) -> ChargeStatus { .notFound }
+    func refund(_ request: RefundRequest) -> RefundResult { .succeeded(reference: "re_\(request.idempotencyKey)") }
+    func status(of request: RefundRequest) -> RefundResult { .failed(reason: "not found") }
 }

@@ -46,6 +46,8 @@ final class ProcessorDirectory: PaymentProcessorDirectory {
     }
 
     func processor(named name: String, for scope: Scope) -> (any PaymentProcessor)? {
+        let current = processor(for: scope)
+        if current.name == name { return current }
         switch name {
         case "stripe": return account(for: scope)
         case testCards.name where scope.mode == .test: return testCards
