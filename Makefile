@@ -4,6 +4,7 @@
 #   make e2e    real-browser journeys, accessibility and HTML validity of the hosted pages
 #   make bench  throughput and latency beside nginx, on loopback
 #   make deps   install the Debian packages the build needs (only those missing)
+#   make test-deps  the test peers in .venv (localstripe), as make test does first
 #   make schemathesis  the API against its OpenAPI document (scripts/schemathesis.sh)
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./data/checkout.sqlite
 
-.PHONY: deps bench-deps build release run test e2e bench clean schemathesis
+.PHONY: deps test-deps bench-deps build release run test e2e bench clean schemathesis
 
 define install_missing
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -28,6 +29,13 @@ endef
 deps:
 	$(call install_missing,$(BUILD_PACKAGES))
 
+# The peers the Swift tests start themselves: localstripe (PyPI, pinned) in the project's .venv.
+test-deps:
+	$(call install_missing,python3-venv)
+	@[ -x .venv/bin/python ] && .venv/bin/python -c 'import sys' 2>/dev/null || python3 -m venv .venv
+	@.venv/bin/python -c 'import localstripe' 2>/dev/null \
+		|| .venv/bin/pip install -q --disable-pip-version-check -r Tests/stripe/requirements.txt
+
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 
@@ -40,9 +48,10 @@ release: deps
 run: release
 	.build/release/checkout serve --host $(HOST) --port $(PORT) --db $(DB) --demo
 
-test: deps
+test: deps test-deps
 	swift build
 	swift test
+	.venv/bin/python Tests/stripe/test_proxy.py
 	python3 Examples/fixture-e2e/test_checkout.py
 	bash scripts/e2e.sh
 

@@ -34,6 +34,22 @@ final class HTTPConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// A port of 127.0.0.1 free right now (for a peer the tests start, such as localstripe).
+    static func freePort() throws -> UInt16 {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket() failed") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("no free port: errno \(errno)") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     /// Sends raw bytes.
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
