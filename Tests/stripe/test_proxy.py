@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of Tests/stripe/stripe_proxy.py against a real localstripe 1.15.10.
 
-Run:  /work/main/.venv/bin/python Tests/stripe/test_proxy.py [-v]
+Run:  .venv/bin/python Tests/stripe/test_proxy.py [-v]   (from the repository root)
 
 Starts localstripe (``--port N --from-scratch`` on a free 127.0.0.1 port, through
 localstripe_loopback.py so that it does not listen on every interface; set
@@ -67,7 +67,7 @@ def python_with_localstripe():
         if venv.exists():
             return str(venv)
         raise RuntimeError("localstripe is not installed: "
-                           "/work/main/.venv/bin/pip install localstripe==1.15.10")
+                           "make test-deps (or .venv/bin/pip install localstripe==1.15.10)")
 
 
 def free_port():
