@@ -1,7 +1,6 @@
 import Billing
 import Foundation
 import Logging
-import Synchronization
 
 /// Expires, without anyone opening them, open sessions and payment links whose time has passed,
 /// with their events, every `interval`. Runs on its own thread, in short transactions, so request
@@ -9,43 +8,29 @@ import Synchronization
 final class ExpirySweeper: Sendable {
     private let store: Store
     private let time: BillingTime
-    private let interval: TimeInterval
     private let publicURL: PublicURL
     private let logger: Logger
     private let afterSweep: @Sendable () -> Void
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-    private let stopping = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
+    private let thread: RepeatingThread
 
     init(store: Store, time: BillingTime, interval: TimeInterval, publicURL: PublicURL, logger: Logger,
          afterSweep: @escaping @Sendable () -> Void) {
         self.store = store
         self.time = time
-        self.interval = interval
         self.publicURL = publicURL
         self.logger = logger
         self.afterSweep = afterSweep
+        thread = RepeatingThread(interval: interval)
     }
 
     /// Starts the sweeping thread (once).
     func start() {
-        guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        Thread.detachNewThread { [self] in
-            while !stopping.load(ordering: .sequentiallyConsistent) {
-                sweep()
-                _ = wakeup.wait(timeout: .now() + interval)
-            }
-            finished.signal()
-        }
+        thread.start { [self] _ in sweep() }
     }
 
     /// Stops after the pass in progress; stopping twice, or without having started, does nothing.
     func stop() {
-        guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        wakeup.signal()
-        finished.wait()
+        thread.stop()
     }
 
     /// One pass: everything on the wall clock, then the test objects of each organization on a

@@ -1,7 +1,6 @@
 import Billing
 import Foundation
 import Logging
-import Synchronization
 
 /// Resolves payment attempts left between charge and settle (and refunds whose answer never came),
 /// at start and then every `interval`:
@@ -18,20 +17,16 @@ import Synchronization
 final class RecoveryPass: Sendable {
     private let store: Store
     private let flow: PaymentFlow
-    private let interval: TimeInterval
     private let minimumAge: TimeInterval
     private let logger: Logger
-    private let wakeup = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
-    private let stopping = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
+    private let thread: RepeatingThread
 
     init(store: Store, flow: PaymentFlow, interval: TimeInterval, minimumAge: TimeInterval = 60, logger: Logger) {
         self.store = store
         self.flow = flow
-        self.interval = interval
         self.minimumAge = minimumAge
         self.logger = logger
+        thread = RepeatingThread(interval: interval)
     }
 
     /// What one pass did.
@@ -41,24 +36,14 @@ final class RecoveryPass: Sendable {
 
     /// Runs the first pass at once, then one every `interval`, on its own thread (once).
     func start() {
-        guard running.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        Thread.detachNewThread { [self] in
-            var first = true
-            while !stopping.load(ordering: .sequentiallyConsistent) {
-                run(cutoff: first ? .distantFuture : Date().addingTimeInterval(-minimumAge))
-                first = false
-                _ = wakeup.wait(timeout: .now() + interval)
-            }
-            finished.signal()
+        thread.start { [self] first in
+            run(cutoff: first ? .distantFuture : Date().addingTimeInterval(-minimumAge))
         }
     }
 
     /// Stops after the pass in progress; stopping twice, or without having started, does nothing.
     func stop() {
-        guard running.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged else { return }
-        stopping.store(true, ordering: .sequentiallyConsistent)
-        wakeup.signal()
-        finished.wait()
+        thread.stop()
     }
 
     /// One pass over the attempts made before `cutoff`.
