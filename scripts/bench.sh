@@ -17,6 +17,8 @@
 #   BENCH_SERVER_THREADS   our worker threads (default: nproc); nginx runs nproc workers
 #   BENCH_ROUNDS           alternating rounds of completions without and with a webhook endpoint (default 5)
 #   BENCH_DRAIN_POLLS      polls (about 0.2 s each) for the last delivery after a round with an endpoint (default 1200)
+#   BENCH_SLOW_LATENCY     seconds per test charge of the slow-processor row (default 0.2)
+#   BENCH_SLOW_CONNECTIONS customers at once in the slow-processor row (default 64)
 #
 # To add a row: if nginx should serve a copy of our body, `mirror PATH [curl args]` before
 # `start_nginx`, then `bench_row NAME OUR_URL NGINX_URL [wrk args]` (see "Rows" at the bottom).
@@ -369,11 +371,51 @@ DRAIN_LINE="Webhook deliveries: after each round with the endpoint, its last eve
 
 stop_process "$OURS_PID" TERM checkout && OURS_PID=
 
+# Completions through a slow processor: every test charge takes 0.2 s (as a real processor's
+# round trip), 64 customers at once. The charge runs off the write lock and off the HTTP worker
+# threads (the connection is suspended meanwhile), so the goal is >= 250 completions/s (64 / 0.2 s
+# = 320 at most) with GET /healthz still answered within 10 ms at p99, measured during the load by
+# a light probe (one request every 10 ms on one keep-alive connection).
+SLOW_CONNECTIONS=${BENCH_SLOW_CONNECTIONS:-64}
+SLOW_LATENCY=${BENCH_SLOW_LATENCY:-0.2}
+"$BIN" org create slow --db "$TMP/slow.sqlite" >"$TMP/slow-org.json" || die "'checkout org create' failed for the slow server."
+SLOW_KEY=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_key"])' "$TMP/slow-org.json")
+"$BIN" serve --host 127.0.0.1 --port 0 --db "$TMP/slow.sqlite" --log-level warning --threads "$SERVER_THREADS" \
+    --per-ip-connections 1024 --test-processor-latency "$SLOW_LATENCY" --charge-concurrency "$SLOW_CONNECTIONS" >"$TMP/slow.log" 2>&1 &
+OURS_PID=$!
+SLOW=
+for _ in $(seq 300); do
+    SLOW=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$TMP/slow.log" | head -n 1)
+    [[ -n $SLOW ]] && break
+    kill -0 "$OURS_PID" 2>/dev/null || { cat "$TMP/slow.log" >&2; die "the slow-processor server exited during start-up."; }
+    sleep 0.1
+done
+[[ -n $SLOW ]] || die "the slow-processor server did not report 'listening on' within 30 s."
+SLOW_CL=$(curl -sS --fail-with-body -X POST "$SLOW/v1/checkout_links" -u "$SLOW_KEY:" -H 'Content-Type: application/json' \
+    -H 'Idempotency-Key: bench-slow-link' \
+    -d '{"line_items":[{"quantity":1,"price_data":{"currency":"usd","product":"Ticket","unit_amount":2500}}],"title":"Bench"}' \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || die "creating the slow checkout link failed."
+SLOW_CSRF=$(curl -sS "$SLOW/$SLOW_CL" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p')
+sed "s/csrf_token=[^&]*/csrf_token=$SLOW_CSRF/" "$TMP/complete.lua" >"$TMP/slow.lua"
+note "completions through a ${SLOW_LATENCY} s processor, $SLOW_CONNECTIONS customers: ours ($SLOW/$SLOW_CL)"
+wrk -t "$WRK_THREADS" -c "$SLOW_CONNECTIONS" -d "${WARMUP}s" -s "$TMP/slow.lua" "$SLOW/$SLOW_CL" >/dev/null || die "wrk failed warming up"
+python3 scripts/health-probe.py "$SLOW/healthz" "$DURATION" >"$TMP/probe.txt" &
+PROBE_PID=$!
+SAVED_CONNECTIONS=$CONNECTIONS; CONNECTIONS=$SLOW_CONNECTIONS
+CURRENT_ROW="POST /cl_… (durable completion, ${SLOW_LATENCY} s processor)"
+run_wrk ours "$SLOW/$SLOW_CL" -s "$TMP/slow.lua"
+CONNECTIONS=$SAVED_CONNECTIONS
+wait "$PROBE_PID" || die "the health probe failed."
+read -r HP50 HP99 HMAX HCOUNT HERRORS <"$TMP/probe.txt"
+ROWS+=("| POST /cl_… (durable completion, ${SLOW_LATENCY} s processor, $SLOW_CONNECTIONS customers) | $RPS | $P50 | $P99 | – | – | – | – |")
+SLOW_LINE="Through a ${SLOW_LATENCY} s test processor with $SLOW_CONNECTIONS customers at once: $RPS durable completions/s (goal ≥ 250); meanwhile GET /healthz answered in p50 $HP50 ms, p99 $HP99 ms, max $HMAX ms ($HCOUNT probes, $HERRORS errors; goal p99 ≤ 10 ms)."
+stop_process "$OURS_PID" TERM checkout && OURS_PID=
+
 # Start-up of a throwaway fixture server: process start to the first answered request, 20 starts.
 STARTUP=$(python3 scripts/startup-time.py "$BIN" 20 Examples/fixture-e2e/fixtures.json | tail -1)
 
 mkdir -p "$OUT_DIR"
 { print_table; echo
-  echo "$COMPLETIONS_LINE"; echo; echo "$DRAIN_LINE"
+  echo "$COMPLETIONS_LINE"; echo; echo "$DRAIN_LINE"; echo; echo "$SLOW_LINE"
   echo; echo "Fixture server start-up (--db :memory: --port 0 --fixtures Examples/fixture-e2e/fixtures.json): $STARTUP"; } \
     | tee "$OUT_DIR/bench.md"

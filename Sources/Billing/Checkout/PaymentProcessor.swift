@@ -11,6 +11,15 @@ public protocol PaymentProcessor: Sendable {
     /// through the processor that made it.
     var name: String { get }
 
+    /// Whether the processor keeps its records in this server's own database (the test cards):
+    /// then its commits follow the attempt's in the same log, and the attempt need not be on
+    /// disk before the charge.
+    var recordsInThisDatabase: Bool { get }
+
+    /// Whether a charge answers at once, with no round trip and no wait (the test cards without
+    /// latency): then it runs on the request's own thread, without suspending the connection.
+    var chargesAtOnce: Bool { get }
+
     /// Charges `request.amount` to `card`. Must not throw: a decline, a bank step and a failure
     /// are all answers. A processor that charges in several requests writes each step it will
     /// need to ask about later with `journal` (durably, before the next request goes out); the
@@ -82,6 +91,14 @@ public enum RefundResult: Sendable, Equatable {
     case failed(reason: String)
     /// No answer: it may have been made. Asked again later with the same key.
     case unknown(reason: String)
+}
+
+extension PaymentProcessor {
+    /// A processor elsewhere, by default.
+    public var recordsInThisDatabase: Bool { false }
+
+    /// A round trip, by default.
+    public var chargesAtOnce: Bool { false }
 }
 
 /// What a charge is for, besides the card.

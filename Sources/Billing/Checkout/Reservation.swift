@@ -108,8 +108,8 @@ extension Ledger {
     /// Attempts still holding places that were made before `cutoff`, oldest first, at most `limit`.
     public func activeReservations(madeBefore cutoff: Date, limit: Int = 100) throws -> [Reservation] {
         try fetchRows("""
-            SELECT * FROM reservation WHERE state IN ('charging', 'requires_action') AND created_at < ?
-            ORDER BY created_at LIMIT ?
+            SELECT * FROM reservation INDEXED BY reservation_active_by_session
+            WHERE state IN ('charging', 'requires_action') AND created_at < ? ORDER BY created_at LIMIT ?
             """, arguments: [cutoff.unixSeconds, limit]).map(Reservation.init(row:))
     }
 

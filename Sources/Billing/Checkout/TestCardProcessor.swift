@@ -28,6 +28,12 @@ public struct TestCardProcessor: PaymentProcessor {
 
     public var name: String { "test" }
 
+    /// Its ledger is a table of this database, written in the same WAL as the attempts.
+    public var recordsInThisDatabase: Bool { true }
+
+    /// Without latency a charge is one local write.
+    public var chargesAtOnce: Bool { latency == 0 }
+
     public func charge(_ request: ChargeRequest, card: PaymentCard, journal: ChargeJournal) -> ChargeResult {
         // Half the latency before the charge is recorded, half after: a slow processor answers a
         // while after it has charged, which is the window a crash can fall into.
@@ -41,7 +47,9 @@ public struct TestCardProcessor: PaymentProcessor {
         }
         let charge: TestCharge
         do {
-            charge = try store.write { ledger in
+            // Relaxed: the settle that follows (or the answer) waits for it, and a power cut that
+            // loses it loses the attempt before it too.
+            charge = try store.write(durability: .relaxed) { ledger in
                 try ledger.recordTestCharge(key: request.idempotencyKey, amount: request.amount, scope: request.scope,
                                             status: status, decline: decline, returnURL: request.returnURL, now: Date())
             }

@@ -309,7 +309,11 @@ enum Schema {
         migrator.registerMigration("v7-reservations-test-charges") { db in
             // A completion is reserve → charge → settle. The places a reservation holds are counted
             // beside the completions, and claimed by conditional updates
-            // (`completed + reserved < limit`), so the limit holds without a global lock.
+            // (`completed + reserved < limit`), so the limit holds without a global lock. Every
+            // completion writes an attempt and a test charge: they carry no AUTOINCREMENT counter
+            // and as few indexes as their lookups need (the idempotency key is the session id and
+            // the attempt number, unique with them; the recovery pass reads the active attempts
+            // through the partial index of active ones).
             try db.execute(sql: """
                 ALTER TABLE checkout_link ADD COLUMN reserved_sessions_count INTEGER NOT NULL DEFAULT 0 CHECK (reserved_sessions_count >= 0);
                 ALTER TABLE promo_code ADD COLUMN reserved_count INTEGER NOT NULL DEFAULT 0 CHECK (reserved_count >= 0);
@@ -318,13 +322,12 @@ enum Schema {
                 UPDATE checkout_session SET payment_status = CASE WHEN amount - discount_amount > 0 THEN 'paid' ELSE 'no_payment_required' END
                     WHERE status = 'complete';
                 CREATE TABLE reservation (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
+                    id TEXT PRIMARY KEY NOT NULL,
                     organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
                     livemode INTEGER NOT NULL,
                     checkout_session_id TEXT NOT NULL REFERENCES checkout_session(id),
                     attempt INTEGER NOT NULL CHECK (attempt >= 1),
-                    idempotency_key TEXT NOT NULL UNIQUE,
+                    idempotency_key TEXT NOT NULL,
                     state TEXT NOT NULL CHECK (state IN ('charging', 'requires_action', 'settled', 'released')),
                     checkout_link_id TEXT REFERENCES checkout_link(id),
                     promo_code_id TEXT REFERENCES promo_code(id),
@@ -348,11 +351,9 @@ enum Schema {
                 );
                 CREATE UNIQUE INDEX reservation_active_by_session ON reservation(checkout_session_id)
                     WHERE state IN ('charging', 'requires_action');
-                CREATE INDEX reservation_active_by_age ON reservation(created_at) WHERE state IN ('charging', 'requires_action');
                 CREATE TABLE test_charge (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    idempotency_key TEXT PRIMARY KEY NOT NULL,
                     id TEXT NOT NULL UNIQUE,
-                    idempotency_key TEXT NOT NULL UNIQUE,
                     organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
                     livemode INTEGER NOT NULL,
                     amount INTEGER NOT NULL,

@@ -53,6 +53,11 @@ extension Pages {
                 flow.unclaim(attemptID)
                 throw BillingError.invalid("card_number", "A card is needed.")
             }
+            if flow.chargesAtOnce(for: subject.scope) {
+                // One local write, no wait: handing it to a charge thread would cost more than it.
+                return .response(afterAttempt(flow.charge(reservation, session: session, card: card),
+                                              subject: subject, input: input, quote: quote))
+            }
             return .later { answer in
                 self.workers.run {
                     let result = self.flow.charge(reservation, session: session, card: card)
@@ -68,7 +73,10 @@ extension Pages {
         let processor = flow.processorName(for: scope)
         let wallTime = time.wall.now()
         let publicURL = self.publicURL.value
-        return try store.write { ledger in
+        // Relaxed: nothing leaves the process on the strength of this commit alone. A charge at a
+        // processor outside the database waits until it is on disk first (`PaymentFlow.charge`),
+        // and every answer waits for everything committed before it (`TopLevelRouter`).
+        return try store.write(durability: .relaxed) { ledger in
             let outcome: ReserveOutcome? = switch target {
             case .link(let link):
                 try ledger.reservePaymentLink(link, details: details, processor: processor, now: now, wallTime: wallTime,

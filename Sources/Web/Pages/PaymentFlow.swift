@@ -45,6 +45,9 @@ final class PaymentFlow: Sendable {
     /// Which processor charges for `scope` now (its name is stored with each attempt).
     func processorName(for scope: Scope) -> String { processors.processor(for: scope).name }
 
+    /// Whether the processor of `scope` answers at once (no need to leave the request's thread).
+    func chargesAtOnce(for scope: Scope) -> Bool { processors.processor(for: scope).chargesAtOnce }
+
     /// Marks the attempt `id` as this process's before its reservation is even written, so the
     /// recovery pass can never take an attempt about to be charged here for a lost one. Call
     /// `unclaim` when no reservation came of it; a charge ends its own claim.
@@ -70,6 +73,10 @@ final class PaymentFlow: Sendable {
         }
         let request = chargeRequest(reservation, session: session)
         let store = self.store
+        // A processor outside this database must not charge for an attempt a power cut could
+        // still erase; the test cards keep their ledger in the same WAL, where a lost reserve
+        // takes every later commit (the charge's included) with it.
+        if !processor.recordsInThisDatabase { store.waitUntilDurable() }
         let journal = ChargeJournal { note in
             try store.write { try $0.journalReservation(id: reservation.id, note: note) }
         }
