@@ -93,17 +93,15 @@ import Testing
         return try #require(try connection.receive())
     }
 
-    /// `count` submits of a paying customer, complete at the same moment; their connections, unanswered yet.
-    static func submitTogether(port: UInt16, path: String, count: Int) throws -> [HTTPConnection] {
-        let page = FormPage(response: try request(port, "GET", path))
-        var fields = TestServer.payment()
-        fields["csrf_token"] = try #require(page.csrfToken)
-        let body = Array(fields.map { "\(TestServer.formEncode($0.key))=\(TestServer.formEncode($0.value))" }.joined(separator: "&").utf8)
+    /// `count` submits of the form at `path` with `fields` (a paying customer by default),
+    /// complete at the same moment; their connections, unanswered yet.
+    static func submitTogether(port: UInt16, path: String, fields: [String: String] = TestServer.payment(),
+                               count: Int) throws -> [HTTPConnection] {
+        var all = fields
+        all["csrf_token"] = try #require(FormPage(response: try request(port, "GET", path)).csrfToken)
+        let body = Array(all.map { "\(TestServer.formEncode($0.key))=\(TestServer.formEncode($0.value))" }.joined(separator: "&").utf8)
         let request = Array("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        let connections = try (0..<count).map { _ in try HTTPConnection(port: port) }
-        for connection in connections { try connection.send(Array(request.dropLast())) }
-        for connection in connections { try connection.send([request.last!]) }
-        return connections
+        return try HTTPConnection.together(request, port: port, count: count)
     }
 
     /// `count` paying customers at once, with their answers.

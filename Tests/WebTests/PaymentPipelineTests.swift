@@ -8,20 +8,11 @@ import Testing
 /// a slow processor, the worker threads free while charges run, a second submit never charging
 /// twice, the test bank (3-D Secure), and the recovery pass for answers that were lost.
 @Suite struct PaymentPipelineTests {
-    /// `count` submits of the form at `path` with `fields`, all complete at the same moment: every
-    /// request but its last byte goes out first, then the last bytes one after the other from one
-    /// thread (microseconds apart), and only then are the answers read. (Tasks of a task group would
-    /// not do: blocked in their sockets they hold the few threads of the cooperative pool, and the
-    /// submits would go out a couple at a time.)
+    /// `count` submits of the form at `path` with `fields`, all complete at the same moment
+    /// (`HTTPConnection.together`), and their answers.
     static func simultaneousSubmits(_ server: TestServer, path: String, fields: [String: String], count: Int) throws -> [HTTPResponse] {
-        var all = fields
-        all["csrf_token"] = try #require(try server.open(path).csrfToken)
-        let body = Array(all.map { "\(TestServer.formEncode($0.key))=\(TestServer.formEncode($0.value))" }.joined(separator: "&").utf8)
-        let request = Array("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        let connections = try (0..<count).map { _ in try server.connect() }
-        for connection in connections { try connection.send(Array(request.dropLast())) }
-        for connection in connections { try connection.send([request.last!]) }
-        return try connections.map { try #require(try $0.receive()) }
+        try CrashRecoveryTests.submitTogether(port: server.port, path: path, fields: fields, count: count)
+            .map { try #require(try $0.receive()) }
     }
 
     /// Polls `condition` every 10 ms for up to 10 s.

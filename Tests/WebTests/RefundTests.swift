@@ -127,9 +127,7 @@ import Testing
         let transaction = try Self.paidTransaction(server)
         let body = Array(#"{"transaction":"\#(transaction)","amount":1000}"#.utf8)
         let request = Array("POST /v1/refunds HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(server.testKey)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
-        let connections = try (0..<10).map { _ in try server.connect() }
-        for connection in connections { try connection.send(Array(request.dropLast())) }
-        for connection in connections { try connection.send([request.last!]) }
+        let connections = try HTTPConnection.together(request, port: server.port, count: 10)
         let statuses = try connections.map { try #require(try $0.receive()) }
         #expect(statuses.filter { $0.status == 201 }.count == 2)
         #expect(statuses.filter { $0.status == 400 && $0.errorParam == "amount" }.count == 8)

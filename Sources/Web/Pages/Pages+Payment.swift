@@ -8,12 +8,13 @@ extension Pages {
     /// Reserves, then (when something is to be charged) answers later from a charge worker.
     func pay(_ target: Target, path: String, subject: CheckoutSubject, details: CheckoutDetails, input: CheckoutFormInput,
              quote: PriceQuote, now: Date) throws -> Reply {
+        let processor = flow.processor(for: subject.scope)
         let attemptID = Reservation.newID()
         // Claimed before its reservation exists: the recovery pass never takes it for a lost one.
         flow.claim(attemptID)
         let outcome: ReserveOutcome?
         do {
-            outcome = try reserve(target, scope: subject.scope, details: details, now: now, attemptID: attemptID)
+            outcome = try reserve(target, processor: processor.name, details: details, now: now, attemptID: attemptID)
         } catch {
             flow.unclaim(attemptID)
             throw error
@@ -53,14 +54,14 @@ extension Pages {
                 flow.unclaim(attemptID)
                 throw BillingError.invalid("card_number", "A card is needed.")
             }
-            if flow.chargesAtOnce(for: subject.scope) {
+            if processor.chargesAtOnce {
                 // One local write, no wait: handing it to a charge thread would cost more than it.
-                return .response(afterAttempt(flow.charge(reservation, session: session, card: card),
+                return .response(afterAttempt(flow.charge(reservation, session: session, card: card, processor: processor),
                                               subject: subject, input: input, quote: quote))
             }
             return .later { answer in
                 self.workers.run {
-                    let result = self.flow.charge(reservation, session: session, card: card)
+                    let result = self.flow.charge(reservation, session: session, card: card, processor: processor)
                     answer(self.afterAttempt(result, subject: subject, input: input, quote: quote))
                 }
             }
@@ -68,9 +69,8 @@ extension Pages {
     }
 
     /// Step 1, in one short write; a completion with nothing to charge writes its events with it.
-    private func reserve(_ target: Target, scope: Scope, details: CheckoutDetails, now: Date,
+    private func reserve(_ target: Target, processor: String, details: CheckoutDetails, now: Date,
                          attemptID: String) throws -> ReserveOutcome? {
-        let processor = flow.processorName(for: scope)
         let wallTime = time.wall.now()
         let publicURL = self.publicURL.value
         // Relaxed: nothing leaves the process on the strength of this commit alone. A charge at a

@@ -42,11 +42,9 @@ final class PaymentFlow: Sendable {
         case unknown(CheckoutSession?)
     }
 
-    /// Which processor charges for `scope` now (its name is stored with each attempt).
-    func processorName(for scope: Scope) -> String { processors.processor(for: scope).name }
-
-    /// Whether the processor of `scope` answers at once (no need to leave the request's thread).
-    func chargesAtOnce(for scope: Scope) -> Bool { processors.processor(for: scope).chargesAtOnce }
+    /// Which processor charges for `scope` now (its name is stored with each attempt). Looked
+    /// up once per payment: the lookup reads the organization's connected account.
+    func processor(for scope: Scope) -> any PaymentProcessor { processors.processor(for: scope) }
 
     /// Marks the attempt `id` as this process's before its reservation is even written, so the
     /// recovery pass can never take an attempt about to be charged here for a lost one. Call
@@ -63,14 +61,11 @@ final class PaymentFlow: Sendable {
     /// Whether this process is charging the attempt `id`.
     func isCharging(_ id: String) -> Bool { charging.withLock { $0.contains(id) } }
 
-    /// Step 2 and 3: charges `reservation` (call it on a charge worker, after `claim`), then
-    /// settles or releases it.
-    func charge(_ reservation: Reservation, session: CheckoutSession, card: PaymentCard) -> Result {
+    /// Step 2 and 3: charges `reservation` through `processor`, the one it was reserved for
+    /// (call it on a charge worker, after `claim`), then settles or releases it.
+    func charge(_ reservation: Reservation, session: CheckoutSession, card: PaymentCard,
+                processor: any PaymentProcessor) -> Result {
         defer { _ = charging.withLock { $0.remove(reservation.id) } }
-        // The processor the attempt was reserved for, even if another was connected since.
-        guard let processor = processors.processor(named: reservation.processor, for: reservation.scope) else {
-            return release(reservation, outcome: "processor_unavailable") { .failed($0) } ?? .failed(session)
-        }
         let request = chargeRequest(reservation, session: session)
         let store = self.store
         // A processor outside this database must not charge for an attempt a power cut could

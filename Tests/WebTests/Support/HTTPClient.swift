@@ -41,6 +41,18 @@ final class HTTPConnection: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// `count` connections to `port`, each carrying the whole of `request`, complete at the same
+    /// moment: every copy but its last byte goes out first, then the last bytes one after the
+    /// other from this thread (microseconds apart). Their answers are still to be read. (Tasks of a
+    /// task group would not do: blocked in their sockets they hold the few threads of the
+    /// cooperative pool, and the requests would go out a couple at a time.)
+    static func together(_ request: [UInt8], port: UInt16, count: Int) throws -> [HTTPConnection] {
+        let connections = try (0..<count).map { _ in try HTTPConnection(port: port) }
+        for connection in connections { try connection.send(Array(request.dropLast())) }
+        for connection in connections { try connection.send([request.last!]) }
+        return connections
+    }
+
     /// A port of 127.0.0.1 free right now (for a peer the tests start, such as localstripe).
     static func freePort() throws -> UInt16 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
