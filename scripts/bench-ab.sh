@@ -8,7 +8,7 @@
 # the test card 4242 (every 303 is a durable completion), BENCH_WARMUP s of warm-up, then
 # BENCH_DURATION s measured with BENCH_CONNECTIONS connections. Prints every round and the medians.
 # Settings: BENCH_ROUNDS (default 5), BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2).
+# BENCH_THREADS (2); BASE_ARGS and NEW_ARGS, extra `serve` options for each (e.g. NEW_ARGS="--threads 8").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BASE=${1:?usage: bench-ab.sh BASE_BINARY NEW_BINARY}
@@ -26,10 +26,10 @@ trap cleanup EXIT
 
 # measure BINARY: one fresh server, one measurement; prints req/s.
 measure() {
-    local binary=$1 dir url key link csrf
+    local binary=$1 extra=$2 dir url key link csrf
     dir=$(mktemp -d "$TMP/run.XXXXXX")
     key=$("$binary" org create ab --db "$dir/db.sqlite" | python3 -c 'import json, sys; print(json.load(sys.stdin)["test_key"])')
-    "$binary" serve --host 127.0.0.1 --port 0 --db "$dir/db.sqlite" --log-level warning >"$dir/log" 2>&1 &
+    "$binary" serve --host 127.0.0.1 --port 0 --db "$dir/db.sqlite" --log-level warning $extra >"$dir/log" 2>&1 &
     PID=$!
     for _ in $(seq 300); do
         url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$dir/log" | head -n 1)
@@ -58,7 +58,7 @@ base_rates=() new_rates=()
 for round in $(seq "$ROUNDS"); do
     if (( round % 2 )); then order=(base new); else order=(new base); fi
     for which in "${order[@]}"; do
-        if [[ $which == base ]]; then rate=$(measure "$BASE"); base_rates+=("$rate"); else rate=$(measure "$NEW"); new_rates+=("$rate"); fi
+        if [[ $which == base ]]; then rate=$(measure "$BASE" "${BASE_ARGS:-}"); base_rates+=("$rate"); else rate=$(measure "$NEW" "${NEW_ARGS:-}"); new_rates+=("$rate"); fi
         echo "round $round, $which: $rate completions/s" >&2
     done
 done

@@ -266,13 +266,12 @@ extension Ledger {
 
     /// The session `id` of `scope`.
     public func session(id: String, in scope: Scope) throws -> CheckoutSession {
-        let row = try scopedRow(in: "checkout_session", id: id, scope: scope, kind: "checkout session")
-        return try CheckoutSession(row: row)
+        try scopedRow(in: "checkout_session", id: id, scope: scope, kind: "checkout session") { try CheckoutSession(row: $0) }
     }
 
     /// The session whose URL carries `token`, whatever its scope; nil when unknown.
     public func session(token: String) throws -> CheckoutSession? {
-        try fetchRow("SELECT * FROM checkout_session WHERE token = ?", arguments: [token]).map(CheckoutSession.init(row:))
+        try fetchRow("SELECT * FROM checkout_session WHERE token = ?", arguments: [token], CheckoutSession.init(row:))
     }
 
     /// Sessions of `scope`, newest first; only those of one payment or checkout link when `linkID`
@@ -302,16 +301,16 @@ extension Ledger {
     public func lastCompletedSession(linkID: String, in scope: Scope) throws -> CheckoutSession? {
         let column: String
         if linkID.hasPrefix("cl_") {
-            _ = try scopedRow(in: "checkout_link", id: linkID, scope: scope, kind: "checkout link")
+            _ = try scopedRow(in: "checkout_link", id: linkID, scope: scope, kind: "checkout link") { _ in () }
             column = "checkout_link_id"
         } else {
-            _ = try scopedRow(in: "payment_link", id: linkID, scope: scope, kind: "payment link")
+            _ = try scopedRow(in: "payment_link", id: linkID, scope: scope, kind: "payment link") { _ in () }
             column = "payment_link_id"
         }
         return try fetchRow("""
             SELECT * FROM checkout_session WHERE \(column) = ? AND organization_id = ? AND livemode = ? AND status = 'complete'
             ORDER BY completed_at DESC, seq DESC LIMIT 1
-            """, arguments: [linkID, scope.organizationID, scope.livemode]).map(CheckoutSession.init(row:))
+            """, arguments: [linkID, scope.organizationID, scope.livemode], CheckoutSession.init(row:))
     }
 
     /// Expires an open session now. An already expired one is returned as it is; a completed one

@@ -232,7 +232,12 @@ extension Ledger {
                                   THEN 'limit_reached' ELSE deactivation_reason END
                 WHERE id = ?
                 """, arguments: [linkID])
-            if let link = try checkoutLink(id: linkID), let limit = link.completedSessionLimit, link.completedSessionCount == limit {
+            // The whole link (its items too) is read only for the completion that turned it off.
+            let reachedLimit = try fetchValue(Bool.self, """
+                SELECT completed_sessions_limit IS NOT NULL AND completed_sessions_count = completed_sessions_limit
+                FROM checkout_link WHERE id = ?
+                """, arguments: [linkID]) ?? false
+            if reachedLimit, let link = try checkoutLink(id: linkID) {
                 effects.deactivatedCheckoutLink = link
             }
         }

@@ -54,7 +54,7 @@ extension Ledger {
         let (condition, arguments) = range.condition
         result.sessions = try fetchRows(
             "SELECT * FROM checkout_session WHERE status = 'open' AND payment_status != 'processing' AND expires_at <= ? AND \(condition) ORDER BY expires_at LIMIT ?",
-            arguments: [at] + arguments + [limit]).map(CheckoutSession.init(row:))
+            arguments: [at] + arguments + [limit], CheckoutSession.init(row:))
         for index in result.sessions.indices {
             result.sessions[index].storedStatus = .expired
             result.sessions[index].expiredAt = Date(unixSeconds: at)
@@ -63,7 +63,7 @@ extension Ledger {
         }
         result.paymentLinks = try fetchRows(
             "SELECT * FROM payment_link WHERE active = 1 AND expires_at IS NOT NULL AND expires_at <= ? AND \(condition) ORDER BY expires_at LIMIT ?",
-            arguments: [at] + arguments + [limit]).map(PaymentLink.init(row:))
+            arguments: [at] + arguments + [limit], PaymentLink.init(row:))
         for index in result.paymentLinks.indices {
             result.paymentLinks[index].active = false
             result.paymentLinks[index].deactivationReason = "expired"

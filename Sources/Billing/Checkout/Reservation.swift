@@ -90,19 +90,19 @@ extension Ledger {
 
     /// The reservation `id`, whatever its scope; nil when unknown.
     public func reservation(id: String) throws -> Reservation? {
-        try fetchRow("SELECT * FROM reservation WHERE id = ?", arguments: [id]).map(Reservation.init(row:))
+        try fetchRow("SELECT * FROM reservation WHERE id = ?", arguments: [id], Reservation.init(row:))
     }
 
     /// The attempt of `sessionID` that still holds its places, if any (at most one: a unique index).
     public func activeReservation(sessionID: String) throws -> Reservation? {
         try fetchRow("SELECT * FROM reservation WHERE checkout_session_id = ? AND state IN ('charging', 'requires_action')",
-                     arguments: [sessionID]).map(Reservation.init(row:))
+                     arguments: [sessionID], Reservation.init(row:))
     }
 
     /// The latest attempt of `sessionID`, whatever became of it.
     public func latestReservation(sessionID: String) throws -> Reservation? {
         try fetchRow("SELECT * FROM reservation WHERE checkout_session_id = ? ORDER BY attempt DESC LIMIT 1",
-                     arguments: [sessionID]).map(Reservation.init(row:))
+                     arguments: [sessionID], Reservation.init(row:))
     }
 
     /// Attempts still holding places that were made before `cutoff`, oldest first, at most `limit`.
@@ -110,14 +110,15 @@ extension Ledger {
         try fetchRows("""
             SELECT * FROM reservation INDEXED BY reservation_active_by_session
             WHERE state IN ('charging', 'requires_action') AND created_at < ? ORDER BY created_at LIMIT ?
-            """, arguments: [cutoff.unixSeconds, limit]).map(Reservation.init(row:))
+            """, arguments: [cutoff.unixSeconds, limit], Reservation.init(row:))
     }
 
     /// Counts of attempts by state, for operators and tests.
     public func reservationCounts() throws -> [Reservation.State: Int] {
         var counts: [Reservation.State: Int] = [:]
-        for row in try fetchRows("SELECT state, COUNT(*) AS n FROM reservation GROUP BY state") {
-            if let state = Reservation.State(rawValue: row["state"]) { counts[state] = row["n"] }
+        for (name, count) in try fetchRows("SELECT state, COUNT(*) AS n FROM reservation GROUP BY state",
+                                           { ($0["state"] as String, $0["n"] as Int) }) {
+            if let state = Reservation.State(rawValue: name) { counts[state] = count }
         }
         return counts
     }

@@ -156,13 +156,17 @@ extension Ledger {
     /// unchanged (an idempotent retry).
     func recordTestCharge(key: String, amount: Money, scope: Scope, status: TestCharge.Status, decline: Decline?,
                           returnURL: String, now: Date) throws -> TestCharge {
+        let made = TestCharge(id: Identifier.make("test_ch"), idempotencyKey: key, scope: scope, amount: amount, status: status,
+                              decline: decline, returnURL: returnURL, createdAt: now.truncatedToSeconds)
         try execute("""
             INSERT INTO test_charge (id, idempotency_key, organization_id, livemode, amount, currency, status, decline_code,
                                      decline_message, return_url, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
-            """, arguments: [Identifier.make("test_ch"), key, scope.organizationID, scope.livemode, amount.minorUnits,
+            """, arguments: [made.id, key, scope.organizationID, scope.livemode, amount.minorUnits,
                              amount.currency.code, status.rawValue, decline?.code, decline?.message, returnURL,
-                             now.unixSeconds])
+                             made.createdAt.unixSeconds])
+        // A new key: the charge is the one just made, no need to read it back.
+        if db.changesCount == 1 { return made }
         guard let charge = try testCharge(key: key) else {
             throw BillingError(.invalidState, "The test charge '\(key)' was not recorded.")
         }
@@ -171,21 +175,22 @@ extension Ledger {
 
     /// The test charge made with `key`, if any.
     public func testCharge(key: String) throws -> TestCharge? {
-        try fetchRow("SELECT * FROM test_charge WHERE idempotency_key = ?", arguments: [key]).map(TestCharge.init(row:))
+        try fetchRow("SELECT * FROM test_charge WHERE idempotency_key = ?", arguments: [key], TestCharge.init(row:))
     }
 
     /// How many test charges stand in each status, for operators and tests.
     public func testChargeCounts() throws -> [TestCharge.Status: Int] {
         var counts: [TestCharge.Status: Int] = [:]
-        for row in try fetchRows("SELECT status, COUNT(*) AS n FROM test_charge GROUP BY status") {
-            if let status = TestCharge.Status(rawValue: row["status"]) { counts[status] = row["n"] }
+        for (name, count) in try fetchRows("SELECT status, COUNT(*) AS n FROM test_charge GROUP BY status",
+                                           { ($0["status"] as String, $0["n"] as Int) }) {
+            if let status = TestCharge.Status(rawValue: name) { counts[status] = count }
         }
         return counts
     }
 
     /// The test charge `id`, if any.
     public func testCharge(id: String) throws -> TestCharge? {
-        try fetchRow("SELECT * FROM test_charge WHERE id = ?", arguments: [id]).map(TestCharge.init(row:))
+        try fetchRow("SELECT * FROM test_charge WHERE id = ?", arguments: [id], TestCharge.init(row:))
     }
 
     /// Refunds `amount` of the test charge `chargeID` under `key`: at most what is left of it, and

@@ -334,13 +334,12 @@ extension Ledger {
 
     /// The link `id` of `scope`.
     public func checkoutLink(id: String, in scope: Scope) throws -> CheckoutLink {
-        let row = try scopedRow(in: "checkout_link", id: id, scope: scope, kind: "checkout link")
-        return try checkoutLink(row: row)
+        try scopedRow(in: "checkout_link", id: id, scope: scope, kind: "checkout link") { try checkoutLink(row: $0) }
     }
 
     /// The link `id` whatever its scope (what a browser opens); nil when unknown.
     public func checkoutLink(id: String) throws -> CheckoutLink? {
-        try fetchRow("SELECT * FROM checkout_link WHERE id = ?", arguments: [id]).map(checkoutLink(row:))
+        try fetchRow("SELECT * FROM checkout_link WHERE id = ?", arguments: [id], checkoutLink(row:))
     }
 
     /// Links of `scope`, newest first.
@@ -401,8 +400,7 @@ extension Ledger {
     func checkoutLink(row: Row) throws -> CheckoutLink {
         let id: String = row["id"]
         let currency = try row.currency()
-        let items = try fetchRows("SELECT * FROM checkout_link_item WHERE checkout_link_id = ? ORDER BY position", arguments: [id])
-            .map { item in
+        let items = try fetchRows("SELECT * FROM checkout_link_item WHERE checkout_link_id = ? ORDER BY position", arguments: [id]) { item in
                 LineItem(priceID: item["price_id"], product: item["product"], quantity: item["quantity"],
                          unitAmount: try item.money("unit_amount"),
                          taxBehavior: TaxBehavior(rawValue: item["tax_behavior"]) ?? .unspecified)

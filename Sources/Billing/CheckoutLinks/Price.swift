@@ -90,8 +90,7 @@ extension Ledger {
 
     /// The price `id` of `scope`.
     public func price(id: String, in scope: Scope) throws -> Price {
-        let row = try scopedRow(in: "price", id: id, scope: scope, kind: "price")
-        return try Price(row: row, scope: scope)
+        try scopedRow(in: "price", id: id, scope: scope, kind: "price") { try Price(row: $0, scope: scope) }
     }
 
     /// Prices of `scope`, newest first.

@@ -97,13 +97,12 @@ public struct SubscriptionDiscount: Hashable, Sendable {
 extension Ledger {
     /// The customer with `email` in `scope`, created (or renamed) as needed.
     func customer(email: String, name: String?, in scope: Scope, now: Date) throws -> Customer {
-        if let row = try fetchRow("SELECT * FROM customer WHERE organization_id = ? AND livemode = ? AND email = ?",
-                                  arguments: [scope.organizationID, scope.livemode, email]) {
-            if let name, name != row["name"] as String? {
-                try execute("UPDATE customer SET name = ? WHERE id = ?", arguments: [name, row["id"] as String])
+        if let existing = try fetchRow("SELECT * FROM customer WHERE organization_id = ? AND livemode = ? AND email = ?",
+                                       arguments: [scope.organizationID, scope.livemode, email], { Customer(row: $0, scope: scope) }) {
+            if let name, name != existing.name {
+                try execute("UPDATE customer SET name = ? WHERE id = ?", arguments: [name, existing.id])
             }
-            return Customer(id: row["id"], scope: scope, email: email, name: name ?? row["name"],
-                            createdAt: Date(unixSeconds: row["created_at"]))
+            return Customer(id: existing.id, scope: scope, email: email, name: name ?? existing.name, createdAt: existing.createdAt)
         }
         let customer = Customer(id: Identifier.make("cus"), scope: scope, email: email, name: name, createdAt: now.truncatedToSeconds)
         try execute("INSERT INTO customer (id, organization_id, livemode, email, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -141,8 +140,7 @@ extension Ledger {
 
     /// The customer `id` of `scope`.
     public func customer(id: String, in scope: Scope) throws -> Customer {
-        let row = try scopedRow(in: "customer", id: id, scope: scope, kind: "customer")
-        return Customer(row: row, scope: scope)
+        try scopedRow(in: "customer", id: id, scope: scope, kind: "customer") { Customer(row: $0, scope: scope) }
     }
 
     /// Customers of `scope`, newest first.
@@ -152,8 +150,7 @@ extension Ledger {
 
     /// The payment `id` of `scope`.
     public func payment(id: String, in scope: Scope) throws -> Payment {
-        let row = try scopedRow(in: "payment", id: id, scope: scope, kind: "transaction")
-        return try Payment(row: row, scope: scope)
+        try scopedRow(in: "payment", id: id, scope: scope, kind: "transaction") { try Payment(row: $0, scope: scope) }
     }
 
     /// Payments of `scope`, newest first.
@@ -163,8 +160,7 @@ extension Ledger {
 
     /// The subscription `id` of `scope`.
     public func subscription(id: String, in scope: Scope) throws -> Subscription {
-        let row = try scopedRow(in: "subscription", id: id, scope: scope, kind: "subscription")
-        return Subscription(row: row, scope: scope)
+        try scopedRow(in: "subscription", id: id, scope: scope, kind: "subscription") { Subscription(row: $0, scope: scope) }
     }
 
     /// Subscriptions of `scope`, newest first.

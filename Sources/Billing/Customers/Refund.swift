@@ -109,15 +109,15 @@ extension Ledger {
 
     /// The refund `id`, whatever its scope.
     func refund(id: String) throws -> Refund {
-        guard let row = try fetchRow("SELECT * FROM refund WHERE id = ?", arguments: [id]) else {
+        guard let refund = try fetchRow("SELECT * FROM refund WHERE id = ?", arguments: [id], Refund.init(row:)) else {
             throw BillingError.notFound("refund", id)
         }
-        return try Refund(row: row)
+        return refund
     }
 
     /// The refund `id` of `scope`.
     public func refund(id: String, in scope: Scope) throws -> Refund {
-        try Refund(row: scopedRow(in: "refund", id: id, scope: scope, kind: "refund"))
+        try scopedRow(in: "refund", id: id, scope: scope, kind: "refund", Refund.init(row:))
     }
 
     /// Refunds of `scope`, newest first.
@@ -128,7 +128,7 @@ extension Ledger {
     /// Refunds whose processor's answer never came, made before `cutoff`.
     public func pendingRefunds(madeBefore cutoff: Date, limit: Int = 100) throws -> [Refund] {
         try fetchRows("SELECT * FROM refund WHERE status = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?",
-                      arguments: [cutoff.unixSeconds, limit]).map(Refund.init(row:))
+                      arguments: [cutoff.unixSeconds, limit], Refund.init(row:))
     }
 }
 

@@ -46,8 +46,7 @@ extension Ledger {
 
     /// The event `id` of `scope`.
     public func event(id: String, in scope: Scope) throws -> Event {
-        let row = try scopedRow(in: "event", id: id, scope: scope, kind: "event")
-        return Event(row: row)
+        try scopedRow(in: "event", id: id, scope: scope, kind: "event") { Event(row: $0) }
     }
 
     /// Events of `scope`, newest first, of one type when `type` is given.

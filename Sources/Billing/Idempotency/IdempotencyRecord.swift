@@ -31,8 +31,7 @@ extension Ledger {
             SELECT request_hash, status, response_body FROM idempotency_key
             WHERE organization_id = ? AND livemode = ? AND key = ? AND created_at >= ?
             """, arguments: [scope.organizationID, scope.livemode, key,
-                             now.addingTimeInterval(-IdempotencyRecord.retention).unixSeconds])
-        .map { row in
+                             now.addingTimeInterval(-IdempotencyRecord.retention).unixSeconds]) { row in
             IdempotencyRecord(requestHash: row["request_hash"], status: row["status"],
                               body: [UInt8](row["response_body"] as Data))
         }

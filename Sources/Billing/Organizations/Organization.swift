@@ -93,12 +93,12 @@ extension Ledger {
 
     /// The organization with `handle`, if any.
     public func organization(handle: String) throws -> Organization? {
-        try fetchRow("SELECT * FROM organization WHERE handle = ?", arguments: [handle]).map(Organization.init(row:))
+        try fetchRow("SELECT * FROM organization WHERE handle = ?", arguments: [handle], Organization.init(row:))
     }
 
     /// The organization with `id`, if any.
     public func organization(id: String) throws -> Organization? {
-        try fetchRow("SELECT * FROM organization WHERE id = ?", arguments: [id]).map(Organization.init(row:))
+        try fetchRow("SELECT * FROM organization WHERE id = ?", arguments: [id], Organization.init(row:))
     }
 
     /// Issues a new key for the organization's `mode` and revokes every earlier one of that mode.
@@ -118,19 +118,19 @@ extension Ledger {
         guard SecretKey.mode(of: key) != nil else {
             throw BillingError(.unauthenticated, "Malformed API key: expected sk_test_… or sk_live_….")
         }
-        guard let row = try fetchRow("""
+        guard let (organization, mode, revoked) = try fetchRow("""
             SELECT o.*, k.mode AS key_mode, k.revoked_at AS key_revoked_at
             FROM api_key k JOIN organization o ON o.id = k.organization_id
             WHERE k.secret_hash = ?
-            """, arguments: [SecretKey.hash(key)])
+            """, arguments: [SecretKey.hash(key)], { row in
+                (Organization(row: row), Mode(rawValue: row["key_mode"])!, row["key_revoked_at"] as Int64? != nil)
+            })
         else {
             throw BillingError(.unauthenticated, "Invalid API key provided.")
         }
-        if row["key_revoked_at"] as Int64? != nil {
+        if revoked {
             throw BillingError(.unauthenticated, "This API key has been revoked; use the key that replaced it.")
         }
-        let organization = Organization(row: row)
-        let mode = Mode(rawValue: row["key_mode"])!
         return (organization, Scope(organizationID: organization.id, mode: mode))
     }
 

@@ -57,7 +57,7 @@ extension Ledger {
     /// The processor connected for `scope`, if any.
     public func processorAccount(in scope: Scope) throws -> ProcessorAccount? {
         try fetchRow("SELECT * FROM processor_account WHERE organization_id = ? AND livemode = ?",
-                     arguments: [scope.organizationID, scope.livemode]).map { row in
+                     arguments: [scope.organizationID, scope.livemode]) { row in
             ProcessorAccount(scope: scope, kind: ProcessorAccount.Kind(rawValue: row["kind"]) ?? .stripe,
                              sealedSecret: row["sealed_secret"], apiBase: row["api_base"],
                              createdAt: Date(unixSeconds: row["created_at"]))

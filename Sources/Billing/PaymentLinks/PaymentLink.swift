@@ -168,13 +168,12 @@ extension Ledger {
 
     /// The link `id` of `scope`.
     public func paymentLink(id: String, in scope: Scope) throws -> PaymentLink {
-        let row = try scopedRow(in: "payment_link", id: id, scope: scope, kind: "payment link")
-        return try PaymentLink(row: row)
+        try scopedRow(in: "payment_link", id: id, scope: scope, kind: "payment link") { try PaymentLink(row: $0) }
     }
 
     /// The link `id`, whatever its scope: what a customer's browser opens. Nil when unknown.
     public func paymentLink(id: String) throws -> PaymentLink? {
-        try fetchRow("SELECT * FROM payment_link WHERE id = ?", arguments: [id]).map(PaymentLink.init(row:))
+        try fetchRow("SELECT * FROM payment_link WHERE id = ?", arguments: [id], PaymentLink.init(row:))
     }
 
     /// The plan link with `slug` of the organization `handle` in `mode`. Nil when unknown.
@@ -182,7 +181,7 @@ extension Ledger {
         try fetchRow("""
             SELECT l.* FROM payment_link l JOIN organization o ON o.id = l.organization_id
             WHERE o.handle = ? AND l.livemode = ? AND l.slug = ?
-            """, arguments: [handle, mode == .live, slug]).map(PaymentLink.init(row:))
+            """, arguments: [handle, mode == .live, slug], PaymentLink.init(row:))
     }
 
     /// Links of `scope`, newest first.

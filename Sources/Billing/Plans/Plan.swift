@@ -158,8 +158,7 @@ extension Ledger {
 
     /// The plan `id` of `scope`; `notFound` otherwise, including for another scope's plan.
     public func plan(id: String, in scope: Scope) throws -> Plan {
-        let row = try scopedRow(in: "plan", id: id, scope: scope, kind: "plan")
-        return try Plan(row: row, scope: scope)
+        try scopedRow(in: "plan", id: id, scope: scope, kind: "plan") { try Plan(row: $0, scope: scope) }
     }
 
     /// Plans of `scope`, newest first.

@@ -206,15 +206,14 @@ extension Ledger {
 
     /// The promo code `id` of `scope`.
     public func promoCode(id: String, in scope: Scope) throws -> PromoCode {
-        let row = try scopedRow(in: "promo_code", id: id, scope: scope, kind: "promo code")
-        return try PromoCode(row: row)
+        try scopedRow(in: "promo_code", id: id, scope: scope, kind: "promo code") { try PromoCode(row: $0) }
     }
 
     /// The code a customer typed, in `scope`; nil when there is none (or the text cannot be a code).
     public func promoCode(typed text: String, in scope: Scope) throws -> PromoCode? {
         guard let code = PromoCode.normalized(text) else { return nil }
         return try fetchRow("SELECT * FROM promo_code WHERE organization_id = ? AND livemode = ? AND code = ?",
-                            arguments: [scope.organizationID, scope.livemode, code]).map(PromoCode.init(row:))
+                            arguments: [scope.organizationID, scope.livemode, code], PromoCode.init(row:))
     }
 
     /// Promo codes of `scope`, newest first.

@@ -56,7 +56,7 @@ extension Ledger {
         }
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments += [request.limit + 1]
-        let rows = try fetchRows(sql, arguments: arguments)
-        return Page(items: try rows.prefix(request.limit).map(decode), hasMore: rows.count > request.limit)
+        let items = try fetchRows(sql, arguments: arguments, decode)
+        return Page(items: Array(items.prefix(request.limit)), hasMore: items.count > request.limit)
     }
 }

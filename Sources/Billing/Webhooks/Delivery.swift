@@ -148,24 +148,25 @@ extension Ledger {
     /// The next events of the log an endpoint listens to, after its mark, oldest first, at most
     /// `limit` examined; and the seq the mark may move to once they are all delivered.
     public func newEvents(endpointID: String, limit: Int) throws -> (events: [NewEvent], through: Int64) {
-        guard let row = try fetchRow("SELECT * FROM webhook_endpoint WHERE id = ?", arguments: [endpointID]) else { return ([], 0) }
-        let endpoint = WebhookEndpoint(row: row)
-        let mark: Int64 = row["delivered_through"]
+        guard let (endpoint, mark) = try fetchRow("SELECT * FROM webhook_endpoint WHERE id = ?", arguments: [endpointID], {
+            (WebhookEndpoint(row: $0), $0["delivered_through"] as Int64)
+        }) else { return ([], 0) }
         let rows = try fetchRows("""
             SELECT seq, id, type, created_at, body FROM event WHERE organization_id = ? AND livemode = ? AND seq > ? ORDER BY seq LIMIT ?
-            """, arguments: [endpoint.scope.organizationID, endpoint.scope.livemode, mark, limit])
+            """, arguments: [endpoint.scope.organizationID, endpoint.scope.livemode, mark, limit]) { event in
+            let seq: Int64 = event["seq"]
+            guard endpoint.listens(to: event["type"]) else { return (seq: seq, event: NewEvent?.none) }
+            return (seq: seq, event: NewEvent(seq: seq, id: event["id"], createdAt: Date(unixSeconds: event["created_at"]),
+                                              url: endpoint.url, secret: endpoint.secret, body: [UInt8](event["body"] as Data)))
+        }
         let through: Int64
         if let last = rows.last {
-            through = last["seq"]
+            through = last.seq
         } else {
             // Nothing of this scope: every event so far is behind the mark.
             through = try fetchValue(Int64.self, "SELECT COALESCE(MAX(seq), 0) FROM event") ?? mark
         }
-        let events = rows.filter { endpoint.listens(to: $0["type"]) }.map { event in
-            NewEvent(seq: event["seq"], id: event["id"], createdAt: Date(unixSeconds: event["created_at"]),
-                     url: endpoint.url, secret: endpoint.secret, body: [UInt8](event["body"] as Data))
-        }
-        return (events, through)
+        return (rows.compactMap(\.event), through)
     }
 
     /// Records what happened to new events sent straight from the log: one delivery row each,
@@ -204,8 +205,7 @@ extension Ledger {
             SELECT d.* FROM webhook_endpoint e
             JOIN webhook_delivery d ON d.seq = (
                 SELECT seq FROM webhook_delivery WHERE status = 'pending' AND endpoint_id = e.id ORDER BY event_seq LIMIT 1)
-            """)
-        .map(WebhookDelivery.init(row:))
+            """, WebhookDelivery.init(row:))
     }
 
     /// The pending deliveries of one endpoint, oldest event first: the next ones to send, in order.
@@ -216,8 +216,7 @@ extension Ledger {
             JOIN event ev ON ev.id = d.event_id
             WHERE d.status = 'pending' AND d.endpoint_id = ?
             ORDER BY d.event_seq LIMIT ?
-            """, arguments: [endpointID, limit])
-        .map { row in
+            """, arguments: [endpointID, limit]) { row in
             DueDelivery(delivery: WebhookDelivery(row: row), url: row["url"], secret: row["secret"],
                         body: [UInt8](row["body"] as Data))
         }
@@ -249,8 +248,9 @@ extension Ledger {
     /// past the horizon.
     public func recordAttempt(_ attempt: WebhookAttempt, of deliveryID: Int64, policy: RetryPolicy,
                               random: Double = Double.random(in: 0...1)) throws {
-        guard let row = try fetchRow("SELECT * FROM webhook_delivery WHERE seq = ?", arguments: [deliveryID]) else { return }
-        let delivery = WebhookDelivery(row: row)
+        guard let delivery = try fetchRow("SELECT * FROM webhook_delivery WHERE seq = ?", arguments: [deliveryID],
+                                          WebhookDelivery.init(row:))
+        else { return }
         guard delivery.status == .pending else { return }
         try execute("INSERT INTO webhook_attempt (delivery_seq, attempted_at, status_code, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
                     arguments: [deliveryID, attempt.attemptedAt.unixSeconds, attempt.statusCode, attempt.latencyMilliseconds, attempt.error])
@@ -286,15 +286,19 @@ extension Ledger {
         }
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments += [request.limit + 1]
-        let rows = try fetchRows(sql, arguments: arguments)
+        let rows = try fetchRows(sql, arguments: arguments) { row in
+            (delivery: WebhookDelivery(row: row), firstStatus: row["first_status_code"] as Int?,
+             firstLatency: row["first_latency_ms"] as Int?)
+        }
         let items = try rows.prefix(request.limit).map { row in
-            let delivery = WebhookDelivery(row: row)
-            var attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_seq = ? ORDER BY seq", arguments: [delivery.seq])
-                .map { WebhookAttempt(attemptedAt: Date(unixSeconds: $0["attempted_at"]), statusCode: $0["status_code"],
-                                      latencyMilliseconds: $0["latency_ms"], error: $0["error"]) }
-            if attempts.isEmpty, let status = row["first_status_code"] as Int?, let completed = delivery.completedAt {
+            let delivery = row.delivery
+            var attempts = try fetchRows("SELECT * FROM webhook_attempt WHERE delivery_seq = ? ORDER BY seq", arguments: [delivery.seq]) {
+                WebhookAttempt(attemptedAt: Date(unixSeconds: $0["attempted_at"]), statusCode: $0["status_code"],
+                               latencyMilliseconds: $0["latency_ms"], error: $0["error"])
+            }
+            if attempts.isEmpty, let status = row.firstStatus, let completed = delivery.completedAt {
                 attempts = [WebhookAttempt(attemptedAt: completed, statusCode: status,
-                                           latencyMilliseconds: row["first_latency_ms"] ?? 0, error: nil)]
+                                           latencyMilliseconds: row.firstLatency ?? 0, error: nil)]
             }
             return (delivery, attempts)
         }

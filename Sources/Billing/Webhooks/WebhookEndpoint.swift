@@ -96,10 +96,10 @@ extension Ledger {
 
     /// The endpoint `id` of `scope` (not deleted).
     public func webhookEndpoint(id: String, in scope: Scope) throws -> WebhookEndpoint {
-        guard let row = try fetchRow("SELECT * FROM webhook_endpoint WHERE id = ? AND organization_id = ? AND livemode = ? AND deleted = 0",
-                                     arguments: [id, scope.organizationID, scope.livemode])
+        guard let endpoint = try fetchRow("SELECT * FROM webhook_endpoint WHERE id = ? AND organization_id = ? AND livemode = ? AND deleted = 0",
+                                          arguments: [id, scope.organizationID, scope.livemode], WebhookEndpoint.init(row:))
         else { throw BillingError.notFound("webhook endpoint", id) }
-        return WebhookEndpoint(row: row)
+        return endpoint
     }
 
     /// Endpoints of `scope`, newest first.
@@ -110,8 +110,8 @@ extension Ledger {
     /// Enabled endpoints of `scope` that receive `type`.
     func webhookEndpoints(in scope: Scope, listeningTo type: String) throws -> [WebhookEndpoint] {
         try fetchRows("SELECT * FROM webhook_endpoint WHERE organization_id = ? AND livemode = ? AND status = 'enabled' AND deleted = 0",
-                      arguments: [scope.organizationID, scope.livemode])
-            .map(WebhookEndpoint.init(row:)).filter { $0.listens(to: type) }
+                      arguments: [scope.organizationID, scope.livemode], WebhookEndpoint.init(row:))
+            .filter { $0.listens(to: type) }
     }
 
     /// Changes `url`, `enabled_events`, `description` or `disabled`.
