@@ -193,7 +193,7 @@ extension Ledger {
         try insert(reservation)
         guard charged else {
             // Nothing to charge: settled in this same transaction.
-            switch try settle(reservationID: reservation.id, reference: nil, now: now) {
+            switch try settle(reservation, of: session, reference: nil, now: now) {
             case .completed(let completed, let effects): return .completed(completed, effects)
             case .released, .alreadyResolved:
                 throw BillingError(.invalidState, "The reservation '\(reservation.id)' could not be settled.")
@@ -212,14 +212,27 @@ extension Ledger {
         guard let reservation = try reservation(id: reservationID) else {
             throw BillingError.notFound("reservation", reservationID)
         }
-        var session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
+        let session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
         guard reservation.state.isActive else { return .alreadyResolved(reservation, session) }
+        return try settle(reservation, of: session, reference: reference, now: now)
+    }
+
+    /// Settles `reservation` as the reserve step returned it, with its `session`, without reading
+    /// either again: while an attempt holds its session (`processing`) nothing but its own settle
+    /// or release changes either row, and the conditional update below finds out if that happened.
+    public func settle(_ reservation: Reservation, of session: CheckoutSession, reference: String?,
+                       now: Date) throws -> SettleOutcome {
         let at = now.truncatedToSeconds
         try execute("""
             UPDATE reservation SET state = 'settled', processor_reference = COALESCE(?, processor_reference), resolved_at = ?
             WHERE id = ? AND state IN ('charging', 'requires_action')
             """, arguments: [reference, at.unixSeconds, reservation.id])
-        guard db.changesCount == 1 else { return .alreadyResolved(reservation, session) }
+        guard db.changesCount == 1 else {
+            // Resolved meanwhile (the recovery pass, a second return from the bank): as it is now.
+            return .alreadyResolved(try self.reservation(id: reservation.id) ?? reservation,
+                                    try self.session(id: session.id, in: session.scope))
+        }
+        var session = session
 
         var effects = CompletionEffects()
         if let linkID = reservation.checkoutLinkID {

@@ -13,6 +13,8 @@ public final class Store: Sendable {
     public let path: String
     private let writer: any DatabaseWriter
     private let groupCommit: GroupCommit
+    /// Taken around every write, before GRDB's writer queue (see `write`).
+    private let writeLock = NSLock()
 
     /// How long a connection waits for another process's write lock before failing.
     public static let busyTimeout: TimeInterval = 5
@@ -62,16 +64,31 @@ public final class Store: Sendable {
     /// Everything `body` did is committed together, or nothing is if it throws. A `.full` write
     /// returns only once its commit is on disk.
     public func write<T>(durability: Durability = .full, _ body: (Ledger) throws -> T) throws -> T {
-        let (value, commit) = try translatingErrors {
+        // GRDB's writer is a serial dispatch queue, which hands itself to the waiting thread in
+        // turn: two HTTP threads writing at once then alternate with a sleep and a wake-up at
+        // every write. The unfair lock in front lets the thread that just wrote take it again at
+        // once (measured: +9 % and +10 % completions/s in two alternating runs).
+        writeLock.lock()
+        let written = Result { try translatingErrors {
             try writer.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(Ledger(db: db))
-                    return .commit
+                // `BEGIN IMMEDIATE` and `COMMIT` as cached statements: `Database.inTransaction`
+                // compiles both again for every transaction (about 60,000 instructions, inside the
+                // write lock).
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                do {
+                    let result = try body(Ledger(db: db))
+                    try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+                    return (result, groupCommit.didCommit())
+                } catch {
+                    // Whatever failed (SQLite may already have rolled back), nothing of it stays;
+                    // the first error is the one reported, as `inTransaction` does.
+                    try? db.rollback()
+                    throw error
                 }
-                return (result!, groupCommit.didCommit())
             }
-        }
+        } }
+        writeLock.unlock()
+        let (value, commit) = try written.get()
         if durability == .full { groupCommit.waitUntilDurable(commit) }
         return value
     }

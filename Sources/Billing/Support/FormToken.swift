@@ -42,8 +42,17 @@ public struct FormTokenSigner: Sendable {
 
     private func signature(path: String, hour: Int64) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("\(path)\n\(hour)".utf8), using: SymmetricKey(data: secret))
-        return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        // base64url without padding, mapped byte by byte (three `replacingOccurrences` cost more
+        // than the HMAC itself, on every page and every form post).
+        let url = Data(mac).base64EncodedString().utf8.compactMap { byte -> UInt8? in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }
+        return String(decoding: url, as: UTF8.self)
     }
 }
 

@@ -77,7 +77,7 @@ final class PaymentFlow: Sendable {
         }
         switch processor.charge(request, card: card, journal: journal) {
         case .succeeded(let reference):
-            return settle(reservation, reference: reference)
+            return settle(reservation, session: session, reference: reference)
         case .declined(let decline):
             return release(reservation, outcome: decline.code) { .declined($0, decline) } ?? .declined(session, decline)
         case .failed(let reason):
@@ -199,12 +199,18 @@ final class PaymentFlow: Sendable {
         try store.read { try $0.session(id: reservation.checkoutSessionID, in: reservation.scope) }
     }
 
-    private func settle(_ reservation: Reservation, reference: String) -> Result {
+    /// Step 3. `session` is the one the reserve step returned with `reservation` (the charge
+    /// path); without it both are read again (the bank's return, the recovery pass).
+    private func settle(_ reservation: Reservation, session reserved: CheckoutSession? = nil, reference: String) -> Result {
         let scope = reservation.scope
         do {
             let outcome = try store.write { ledger -> SettleOutcome in
                 let now = time.now(for: scope)
-                let outcome = try ledger.settle(reservationID: reservation.id, reference: reference, now: now)
+                let outcome = if let reserved {
+                    try ledger.settle(reservation, of: reserved, reference: reference, now: now)
+                } else {
+                    try ledger.settle(reservationID: reservation.id, reference: reference, now: now)
+                }
                 if case .completed(let session, let effects) = outcome {
                     try EventLog.completion(session, effects, Representation(publicURL: publicURL.value, now: now, handle: ""),
                                             in: ledger, now: now)
