@@ -82,7 +82,7 @@ extension Pages {
                 try ledger.reservePaymentLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
                                               attemptID: attemptID)
             case .checkoutLink(let link):
-                try ledger.reserveCheckoutLink(id: link.id, details: details, processor: processor, now: now, wallTime: wallTime,
+                try ledger.reserveCheckoutLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
                                                attemptID: attemptID)
             case .session(let session):
                 try ledger.reserveSession(token: session.token, details: details, processor: processor, now: now,
