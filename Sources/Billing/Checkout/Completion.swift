@@ -188,8 +188,9 @@ extension Ledger {
                 throw BillingError(.invalidState, "The checkout session '\(session.id)' changed while being reserved.")
             }
         }
-        let attempt = (try fetchValue(Int.self, "SELECT MAX(attempt) FROM reservation WHERE checkout_session_id = ?",
-                                      arguments: [session.id]) ?? 0) + 1
+        // A session made by this reserve has no attempt before this one.
+        let attempt = isNew ? 1 : (try fetchValue(Int.self, "SELECT MAX(attempt) FROM reservation WHERE checkout_session_id = ?",
+                                                  arguments: [session.id]) ?? 0) + 1
         let at = wallTime.truncatedToSeconds
         let charged = amount.minorUnits > 0
         let reservation = Reservation(
