@@ -109,17 +109,11 @@ extension Ledger {
     /// Starts paying a checkout link: its session is created, being paid, and one place of its
     /// completed-session limit claimed, in this transaction. While every remaining place is held
     /// by attempts being paid, the answer is `allPlacesReserved` and nothing is charged.
-    public func reserveCheckoutLink(id: String, details: CheckoutDetails, processor: String, now: Date,
-                                    wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome? {
-        guard let link = try checkoutLink(id: id) else { return nil }
-        return try reserveCheckoutLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
-                                       attemptID: attemptID)
-    }
-
-    /// Starts paying `link` as read a moment ago (the page's request read it, outside the write
-    /// lock): the place is claimed by the conditional update, which sees the link as it is now,
-    /// so a link turned off or sold out since is refused all the same; its price and settings
-    /// are those of that read, as if the request had come that moment earlier.
+    ///
+    /// `link` is as read a moment ago (the page's request read it, outside the write lock): the
+    /// place is claimed by the conditional update, which sees the link as it is now, so a link
+    /// turned off or sold out since is refused all the same; its price and settings are those of
+    /// that read, as if the request had come that moment earlier.
     public func reserveCheckoutLink(_ link: CheckoutLink, details: CheckoutDetails, processor: String, now: Date,
                                     wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome {
         let availability = link.availability(at: now)

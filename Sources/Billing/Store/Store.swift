@@ -13,8 +13,10 @@ public final class Store: Sendable {
     public let path: String
     private let writer: any DatabaseWriter
     private let groupCommit: GroupCommit
-    /// Taken around every write, before GRDB's writer queue (see `write`).
-    private let writeLock = NSLock()
+    /// Taken around every write, before GRDB's writer queue (see `write`). Recursive so that a
+    /// write started inside another still reaches GRDB's "not reentrant" precondition instead
+    /// of hanging on this lock.
+    private let writeLock = NSRecursiveLock()
 
     /// How long a connection waits for another process's write lock before failing.
     public static let busyTimeout: TimeInterval = 5
