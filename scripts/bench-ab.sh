@@ -6,7 +6,8 @@
 # Each round measures each binary once (the order flips every round, so drift weighs on both):
 # a fresh server on its own SQLite file, one organization, one checkout link, wrk paying it with
 # the test card 4242 (every 303 is a durable completion), BENCH_WARMUP s of warm-up, then
-# BENCH_DURATION s measured with BENCH_CONNECTIONS connections. Prints every round and the medians.
+# BENCH_DURATION s measured with BENCH_CONNECTIONS connections. Prints every round and the medians,
+# and for each round the server's user and kernel CPU per completion and how idle the machine was.
 # Settings: BENCH_ROUNDS (default 5), BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (2); BASE_ARGS and NEW_ARGS, extra `serve` options for each (e.g. NEW_ARGS="--threads 8").
 set -euo pipefail
@@ -47,7 +48,18 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "csrf_token=$csrf&email=bench%40example.com&name=Bench+Customer&card_number=4242424242424242&card_expiry=12%2F39&card_cvc=123"
 LUA
     wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" -s "$dir/pay.lua" "$url/$link" >/dev/null
+    # The server's user and kernel CPU (/proc/PID/stat, clock ticks) and the machine's idle time
+    # over the measured run: near 0 % idle, the rate follows CPU per completion.
+    local user0 sys0 user1 sys1 busy0 idle0 busy1 idle1 requests
+    read -r user0 sys0 < <(awk '{ print $14, $15 }' "/proc/$PID/stat")
+    read -r busy0 idle0 < <(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
     wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "${DURATION}s" -s "$dir/pay.lua" "$url/$link" >"$dir/wrk.txt"
+    read -r user1 sys1 < <(awk '{ print $14, $15 }' "/proc/$PID/stat")
+    read -r busy1 idle1 < <(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+    requests=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$dir/wrk.txt")
+    awk -v n="$requests" -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) -v hz="$(getconf CLK_TCK)" \
+        -v idle=$((idle1 - idle0)) -v busy=$((busy1 - busy0)) -v name="$binary" \
+        'BEGIN { printf "  %s: server CPU per completion %.0f us user, %.0f us kernel; machine %.1f %% idle\n", name, u * 1e6 / hz / n, s * 1e6 / hz / n, idle * 100 / (idle + busy) }' >&2
     grep -q 'Non-2xx' "$dir/wrk.txt" && echo "bench-ab: non-3xx answers from $binary" >&2
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=
     awk '$1 == "Requests/sec:" { printf "%.0f\n", $2 }' "$dir/wrk.txt"
