@@ -9,7 +9,7 @@
 # BENCH_DURATION s measured with BENCH_CONNECTIONS connections. Prints every round and the medians,
 # and for each round the server's user and kernel CPU per completion and how idle the machine was.
 # Settings: BENCH_ROUNDS (default 5), BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2); BASE_ARGS and NEW_ARGS, extra `serve` options for each (e.g. NEW_ARGS="--threads 8").
+# BENCH_THREADS (2), BENCH_LOG_LEVEL (info, the servers' default; warning logs no request); BASE_ARGS and NEW_ARGS, extra `serve` options for each (e.g. NEW_ARGS="--threads 8").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BASE=${1:?usage: bench-ab.sh BASE_BINARY NEW_BINARY}
@@ -19,6 +19,9 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_THREADS:-2}
+# The servers' log level: info is what `checkout serve` runs with unless told otherwise (a line
+# per request, to the round's log file), so it is what an operator gets.
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 for tool in wrk curl python3; do command -v "$tool" >/dev/null || { echo "bench-ab: $tool not found (make bench-deps)" >&2; exit 1; }; done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/checkout-ab.XXXXXX")
 PID=
@@ -30,7 +33,7 @@ measure() {
     local binary=$1 extra=$2 dir url key link csrf
     dir=$(mktemp -d "$TMP/run.XXXXXX")
     key=$("$binary" org create ab --db "$dir/db.sqlite" | python3 -c 'import json, sys; print(json.load(sys.stdin)["test_key"])')
-    "$binary" serve --host 127.0.0.1 --port 0 --db "$dir/db.sqlite" --log-level warning $extra >"$dir/log" 2>&1 &
+    "$binary" serve --host 127.0.0.1 --port 0 --db "$dir/db.sqlite" --log-level "$LOG_LEVEL" $extra >"$dir/log" 2>&1 &
     PID=$!
     for _ in $(seq 300); do
         url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$dir/log" | head -n 1)
@@ -63,6 +66,9 @@ LUA
     grep -q 'Non-2xx' "$dir/wrk.txt" && echo "bench-ab: non-3xx answers from $binary" >&2
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=
     awk '$1 == "Requests/sec:" { printf "%.0f\n", $2 }' "$dir/wrk.txt"
+    # The next round starts on a quiet disk: this round's files gone and its dirty pages written,
+    # not flushed under the next server's feet (that weighed on whichever build came second).
+    rm -rf "$dir"; sync
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -75,4 +81,9 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 b=$(printf '%s\n' "${base_rates[@]}" | median); n=$(printf '%s\n' "${new_rates[@]}" | median)
-echo "Durable completions/s, median of $ROUNDS alternating rounds ($CONNECTIONS connections, ${DURATION} s each): base $b, new $n ($(awk -v a="$b" -v b="$n" 'BEGIN { printf "%+.1f %%", (b - a) / a * 100 }')). Base rounds: ${base_rates[*]}; new rounds: ${new_rates[*]}."
+# Each round's two measurements are minutes apart at most, so their ratio is less exposed to the
+# host's slow swings (a factor of two over an hour here) than the two medians are.
+ratios=()
+for i in "${!base_rates[@]}"; do ratios+=("$(awk -v a="${base_rates[$i]}" -v b="${new_rates[$i]}" 'BEGIN { printf "%.3f", b / a }')"); done
+r=$(printf '%s\n' "${ratios[@]}" | median)
+echo "Durable completions/s, median of $ROUNDS alternating rounds ($CONNECTIONS connections, ${DURATION} s each): base $b, new $n ($(awk -v a="$b" -v b="$n" 'BEGIN { printf "%+.1f %%", (b - a) / a * 100 }')). Base rounds: ${base_rates[*]}; new rounds: ${new_rates[*]}. New/base in each round: ${ratios[*]} (median $r)."

@@ -110,6 +110,61 @@ import Testing
         #expect(store.commitCounts.durable == after.commits)
     }
 
+    /// The HTTP server's way of waiting: eight threads commit relaxed writes and ask to be called
+    /// back once each is on disk, without blocking. Every callback runs once, only after its own
+    /// commit is flushed, and callbacks asked for while a flush runs share the next one. Closing
+    /// the store runs the callbacks still waiting (after their flush) instead of dropping them.
+    @Test func callbacksRunOnlyOnceTheirCommitIsFlushed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-durable-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("db.sqlite").path)
+        let organization = try store.write { try $0.createOrganization(handle: "callbacks", name: "Callbacks", now: Date()) }
+        let scope = Scope(organizationID: organization.organization.id, mode: .test)
+        let before = store.commitCounts
+        let threads = 8, writesPerThread = 50
+        let failures = Mutex<[String]>([])
+        let called = Mutex<[UInt64: Int]>([:])
+        let done = DispatchGroup()
+        for thread in 0..<threads {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                for index in 0..<writesPerThread {
+                    do {
+                        let commit = try store.write(durability: .relaxed) { ledger in
+                            _ = try ledger.createPlan(PlanDraft(name: "C\(thread)-\(index)", amount: 100), in: scope, now: Date())
+                            return store.writeGeneration + 1
+                        }
+                        store.whenDurable {
+                            if store.commitCounts.durable < commit {
+                                failures.withLock { $0.append("commit \(commit) called back before it was flushed") }
+                            }
+                            called.withLock { $0[commit, default: 0] += 1 }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        done.wait()
+        // The last few callbacks may still wait for their flush: closing runs them.
+        let after = store.commitCounts
+        try store.close()
+        #expect(failures.withLock { $0 } == [])
+        let calls = called.withLock { $0 }
+        #expect(calls.count == threads * writesPerThread)
+        #expect(calls.values.allSatisfy { $0 == 1 })
+        let flushes = after.flushes - before.flushes
+        #expect(flushes >= 1)
+        #expect(store.commitCounts.durable == after.commits)
+        // Nothing to wait for: called at once, on this thread.
+        let memory = try Store(path: ":memory:")
+        let ranHere = Mutex(false)
+        memory.whenDurable { ranHere.withLock { $0 = true } }
+        #expect(ranHere.withLock { $0 })
+    }
+
     @Test func memoryDatabaseWorks() throws {
         let server = try TestServer(databasePath: ":memory:")
         defer { server.stop() }

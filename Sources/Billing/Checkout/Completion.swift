@@ -213,9 +213,9 @@ extension Ledger {
     /// charge): customer, session, payment, subscription, and its places turned into completions.
     /// The completion that reaches a checkout link's limit turns the link off. An attempt already
     /// resolved is returned as it is: settling twice records once.
-    public func settle(reservationID: String, reference: String?, now: Date) throws -> SettleOutcome {
-        guard let reservation = try reservation(id: reservationID) else {
-            throw BillingError.notFound("reservation", reservationID)
+    public func settle(_ key: Reservation.Key, reference: String?, now: Date) throws -> SettleOutcome {
+        guard let reservation = try reservation(key) else {
+            throw BillingError.notFound("reservation", "\(key.sessionID)-attempt-\(key.attempt)")
         }
         let session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
         guard reservation.state.isActive else { return .alreadyResolved(reservation, session) }
@@ -230,11 +230,11 @@ extension Ledger {
         let at = now.truncatedToSeconds
         try execute("""
             UPDATE reservation SET state = 'settled', processor_reference = COALESCE(?, processor_reference), resolved_at = ?
-            WHERE id = ? AND state IN ('charging', 'requires_action')
-            """, arguments: [reference, at.unixSeconds, reservation.id])
+            WHERE checkout_session_id = ? AND attempt = ? AND state IN ('charging', 'requires_action')
+            """, arguments: [reference, at.unixSeconds, reservation.checkoutSessionID, reservation.attempt])
         guard db.changesCount == 1 else {
             // Resolved meanwhile (the recovery pass, a second return from the bank): as it is now.
-            return .alreadyResolved(try self.reservation(id: reservation.id) ?? reservation,
+            return .alreadyResolved(try self.reservation(reservation.key) ?? reservation,
                                     try self.session(id: session.id, in: session.scope))
         }
         var session = session
@@ -320,15 +320,16 @@ extension Ledger {
     /// never reached the processor): its places come back and the session can be paid again.
     /// `outcome` is kept with the attempt (a decline code). An attempt already resolved is
     /// returned as it is.
-    public func release(reservationID: String, outcome: String, now: Date) throws -> SettleOutcome {
-        guard let reservation = try reservation(id: reservationID) else {
-            throw BillingError.notFound("reservation", reservationID)
+    public func release(_ key: Reservation.Key, outcome: String, now: Date) throws -> SettleOutcome {
+        guard let reservation = try reservation(key) else {
+            throw BillingError.notFound("reservation", "\(key.sessionID)-attempt-\(key.attempt)")
         }
         var session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
         guard reservation.state.isActive else { return .alreadyResolved(reservation, session) }
         try execute("""
-            UPDATE reservation SET state = 'released', outcome = ?, resolved_at = ? WHERE id = ? AND state IN ('charging', 'requires_action')
-            """, arguments: [outcome, now.unixSeconds, reservation.id])
+            UPDATE reservation SET state = 'released', outcome = ?, resolved_at = ?
+            WHERE checkout_session_id = ? AND attempt = ? AND state IN ('charging', 'requires_action')
+            """, arguments: [outcome, now.unixSeconds, reservation.checkoutSessionID, reservation.attempt])
         guard db.changesCount == 1 else { return .alreadyResolved(reservation, session) }
         if let linkID = reservation.checkoutLinkID {
             try execute("UPDATE checkout_link SET reserved_sessions_count = reserved_sessions_count - 1 WHERE id = ?", arguments: [linkID])

@@ -124,13 +124,13 @@ extension CheckoutFormInput {
     /// this month is still valid; one that expired last month is not (months in UTC).
     public func validate(at now: Date, cardRequired: Bool = true, addressRequired: Bool = false) throws(FormErrors) -> CheckoutDetails {
         var errors = FormErrors()
-        let email = self.email.trimmingCharacters(in: .whitespacesAndNewlines)
+        let email = self.email.trimmingWhitespace()
         if email.isEmpty {
             errors.fields["email"] = "Enter your email address."
         } else if !EmailAddress.isValid(email) {
             errors.fields["email"] = "Enter a valid email address, like name@example.com."
         }
-        let name = self.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = self.name.trimmingWhitespace()
         if name.isEmpty {
             errors.fields["name"] = "Enter the name on the card."
         } else if name.count > Self.maximumNameLength {
@@ -142,7 +142,7 @@ extension CheckoutFormInput {
         }
         let address = addressRequired ? validateAddress(into: &errors) : nil
         guard errors.fields.isEmpty else { throw errors }
-        let code = promoCode.trimmingCharacters(in: .whitespaces)
+        let code = promoCode.trimmingWhitespace(newlines: false)
         return CheckoutDetails(email: EmailAddress.normalized(email), name: name, card: card, address: address,
                                promoCode: code.isEmpty ? nil : code)
     }
@@ -152,7 +152,7 @@ extension CheckoutFormInput {
 
     private func validateAddress(into errors: inout FormErrors) -> BillingAddress? {
         func required(_ value: String, _ field: String, _ missing: String) -> String {
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = value.trimmingWhitespace()
             if trimmed.isEmpty {
                 errors.fields[field] = missing
             } else if trimmed.count > Self.maximumAddressFieldLength {
@@ -163,11 +163,11 @@ extension CheckoutFormInput {
         let line1 = required(addressLine1, "address_line1", "Enter the street address.")
         let city = required(addressCity, "address_city", "Enter the city.")
         let postalCode = required(addressPostalCode, "address_postal_code", "Enter the postal code.")
-        let line2 = addressLine2.trimmingCharacters(in: .whitespacesAndNewlines)
+        let line2 = addressLine2.trimmingWhitespace()
         if line2.count > Self.maximumAddressFieldLength {
             errors.fields["address_line2"] = "This can be at most \(Self.maximumAddressFieldLength) characters."
         }
-        let country = addressCountry.trimmingCharacters(in: .whitespaces).uppercased()
+        let country = addressCountry.trimmingWhitespace(newlines: false).uppercased()
         if country.isEmpty {
             errors.fields["address_country"] = "Choose the country."
         } else if !Country.isValid(country) {
@@ -181,15 +181,15 @@ extension CheckoutFormInput {
         let number = cardNumber.filter { $0 != " " && $0 != "-" }
         if number.isEmpty {
             errors.fields["card_number"] = "Enter your card number."
-        } else if !number.allSatisfy(\.isASCIIDigit) || !(12...19).contains(number.count) {
+        } else if !number.allSatisfy({ $0.isASCIIDigit }) || !(12...19).contains(number.count) {
             errors.fields["card_number"] = "A card number is 12 to 19 digits."
         } else if !PaymentCard.passesLuhn(number) {
             errors.fields["card_number"] = "This card number is not valid; check for a typo."
         }
         var month = 0, year = 0
         let parts = cardExpiry.split(separator: "/", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+            .map { $0.trimmingWhitespace(newlines: false) }
+        if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCIIDigit } }),
            parts[0].count <= 2, parts[1].count == 2 || parts[1].count == 4,
            let parsedMonth = Int(parts[0]), let parsedYear = Int(parts[1]) {
             month = parsedMonth
@@ -205,13 +205,13 @@ extension CheckoutFormInput {
                 }
             }
         } else {
-            errors.fields["card_expiry"] = cardExpiry.trimmingCharacters(in: .whitespaces).isEmpty
+            errors.fields["card_expiry"] = cardExpiry.trimmingWhitespace(newlines: false).isEmpty
                 ? "Enter the expiry date as MM/YY." : "Enter the expiry date as MM/YY, like 04/29."
         }
-        let cvc = cardCVC.trimmingCharacters(in: .whitespaces)
+        let cvc = cardCVC.trimmingWhitespace(newlines: false)
         if cvc.isEmpty {
             errors.fields["card_cvc"] = "Enter the security code."
-        } else if !(3...4).contains(cvc.count) || !cvc.allSatisfy(\.isASCIIDigit) {
+        } else if !(3...4).contains(cvc.count) || !cvc.allSatisfy({ $0.isASCIIDigit }) {
             errors.fields["card_cvc"] = "The security code is 3 or 4 digits."
         }
         guard errors.fields.keys.allSatisfy({ !$0.hasPrefix("card_") }) else { return nil }

@@ -184,6 +184,10 @@ public protocol PaymentProcessorDirectory: Sendable {
     /// What charges for `scope` now.
     func processor(for scope: Scope) -> any PaymentProcessor
 
+    /// What charges for `scope` now, read in `ledger`'s snapshot (a page's own read, so a
+    /// payment does not open one more for it).
+    func processor(for scope: Scope, in ledger: Ledger) -> any PaymentProcessor
+
     /// The processor named `name` (the one that made a charge) for `scope`, if it can still be
     /// reached: asked about and refunded through the processor that took the money.
     func processor(named name: String, for scope: Scope) -> (any PaymentProcessor)?

@@ -28,6 +28,17 @@ public struct Reservation: Sendable, Equatable {
     /// A new attempt id, `rsv_…`.
     public static func newID() -> String { Identifier.make("rsv") }
 
+    /// What the store finds an attempt by: its session and its number there.
+    public struct Key: Sendable, Hashable {
+        /// The session paid.
+        public let sessionID: String
+        /// The attempt's number in that session.
+        public let attempt: Int
+    }
+
+    /// This attempt's key.
+    public var key: Key { Key(sessionID: checkoutSessionID, attempt: attempt) }
+
     /// `rsv_…`
     public let id: String
     /// Whose it is.
@@ -88,9 +99,10 @@ extension Ledger {
             ])
     }
 
-    /// The reservation `id`, whatever its scope; nil when unknown.
-    public func reservation(id: String) throws -> Reservation? {
-        try fetchRow("SELECT * FROM reservation WHERE id = ?", arguments: [id], Reservation.init(row:))
+    /// The attempt `key`, whatever its scope; nil when unknown.
+    public func reservation(_ key: Reservation.Key) throws -> Reservation? {
+        try fetchRow("SELECT * FROM reservation WHERE checkout_session_id = ? AND attempt = ?",
+                     arguments: [key.sessionID, key.attempt], Reservation.init(row:))
     }
 
     /// The attempt of `sessionID` that still holds its places, if any (at most one: a unique index).
@@ -124,20 +136,22 @@ extension Ledger {
     }
 
     /// Writes the processor's note of a step of the attempt's charge (see `ChargeJournal`).
-    public func journalReservation(id: String, note: String) throws {
-        try execute("UPDATE reservation SET processor_note = ? WHERE id = ? AND state IN ('charging', 'requires_action')",
-                    arguments: [note, id])
+    public func journalReservation(_ key: Reservation.Key, note: String) throws {
+        try execute("""
+            UPDATE reservation SET processor_note = ?
+            WHERE checkout_session_id = ? AND attempt = ? AND state IN ('charging', 'requires_action')
+            """, arguments: [note, key.sessionID, key.attempt])
         guard db.changesCount == 1 else {
-            throw BillingError(.invalidState, "The attempt '\(id)' is no longer being charged.")
+            throw BillingError(.invalidState, "The attempt \(key.attempt) of '\(key.sessionID)' is no longer being charged.")
         }
     }
 
     /// Records that the attempt waits for the bank: the processor's reference and the bank's page.
-    public func markRequiresAction(reservationID: String, reference: String, actionURL: String) throws {
+    public func markRequiresAction(_ key: Reservation.Key, reference: String, actionURL: String) throws {
         try execute("""
             UPDATE reservation SET state = 'requires_action', processor_reference = ?, action_url = ?
-            WHERE id = ? AND state IN ('charging', 'requires_action')
-            """, arguments: [reference, actionURL, reservationID])
+            WHERE checkout_session_id = ? AND attempt = ? AND state IN ('charging', 'requires_action')
+            """, arguments: [reference, actionURL, key.sessionID, key.attempt])
     }
 }
 

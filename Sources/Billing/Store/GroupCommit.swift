@@ -10,6 +10,12 @@ import Foundation
 /// So the lock is held only for the CPU work of a transaction, and N payments that wait at the
 /// same moment cost one flush, not N.
 ///
+/// A waiter need not be a blocked thread: `whenDurable(_:then:)` queues a callback that the
+/// flushing thread of this object runs once the commit is on disk. The HTTP server answers that
+/// way (its connection suspended meanwhile), so a worker thread goes on serving other requests
+/// during a flush instead of sleeping in `fdatasync`, and every payment committed while one flush
+/// runs shares the next.
+///
 /// Why this is as safe as `synchronous = FULL`: SQLite appends frames to the WAL in commit order
 /// and, on recovery, keeps exactly the commits whose frames (and those of every earlier commit)
 /// are on disk. A flush of the WAL therefore makes a prefix of the commit order durable. Frames
@@ -31,6 +37,13 @@ final class GroupCommit: @unchecked Sendable {
     private var flushes: UInt64 = 0
     /// The file flushed, or nil when there is nothing to flush (`:memory:`).
     private let wal: WALFile?
+    /// Callbacks waiting for a commit to be on disk, in the order they came (and so of their
+    /// numbers, taken under this lock).
+    private var callbacks: [(number: UInt64, run: @Sendable () -> Void)] = []
+    /// Whether the thread that flushes for callbacks runs (started at the first callback).
+    private var flusherRunning = false
+    /// Set by `stop`: the flushing thread ends once no callback waits.
+    private var stopping = false
 
     /// Group commit over the WAL of the database at `databasePath`; nil for a database that is
     /// not on disk, whose commits are as durable as they will ever be when they return.
@@ -67,24 +80,105 @@ final class GroupCommit: @unchecked Sendable {
     /// which may already cover it.
     func waitUntilDurable(_ number: UInt64? = nil) {
         condition.lock()
-        defer { condition.unlock() }
         let number = number ?? committed
         while durable < number {
             if flushing {
                 condition.wait()
                 continue
             }
-            // Every commit numbered so far has finished writing its frames: the flush covers it.
-            let covered = committed
-            flushing = true
-            condition.unlock()
-            wal?.flush()
-            condition.lock()
-            flushing = false
-            flushes += 1
-            durable = max(durable, covered)
-            condition.broadcast()
+            flushLocked()
         }
+        let ready = takeReadyCallbacks()
+        condition.unlock()
+        ready.forEach { $0() }
+    }
+
+    /// Whether commit `number` (by default the latest) is on disk already.
+    func isDurable(_ number: UInt64? = nil) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return durable >= (number ?? committed)
+    }
+
+    /// Runs `then` once commit `number` (by default the latest), and every earlier one, is on
+    /// disk: at once on this thread when it already is, otherwise on this object's flushing
+    /// thread right after the flush that covers it. `then` must be short (hand the rest over).
+    func whenDurable(_ number: UInt64? = nil, then: @escaping @Sendable () -> Void) {
+        condition.lock()
+        let number = number ?? committed
+        guard durable < number else {
+            condition.unlock()
+            then()
+            return
+        }
+        callbacks.append((number, then))
+        if !flusherRunning {
+            flusherRunning = true
+            let thread = Thread { [self] in flushForCallbacks() }
+            thread.name = "group-commit"
+            thread.start()
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Ends the flushing thread once every callback waiting has run (after the flushes they need).
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while flusherRunning { condition.wait() }
+        condition.unlock()
+    }
+
+    /// The flushing thread: while callbacks wait, flushes (or lets a waiter's flush under way
+    /// finish), then runs those the flush covered. One flush covers every commit made before it
+    /// started, so the callbacks that queue up during a flush share the next one.
+    private func flushForCallbacks() {
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // this thread only, on Linux
+        condition.lock()
+        while true {
+            let ready = takeReadyCallbacks()
+            if !ready.isEmpty {
+                condition.unlock()
+                ready.forEach { $0() }
+                condition.lock()
+                continue
+            }
+            if callbacks.isEmpty {
+                if stopping { break }
+                condition.wait()
+            } else if flushing {
+                condition.wait()
+            } else {
+                flushLocked()
+            }
+        }
+        flusherRunning = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Flushes the WAL with `condition` locked on entry and exit (unlocked during the flush).
+    private func flushLocked() {
+        // Every commit numbered so far has finished writing its frames: the flush covers it.
+        let covered = committed
+        flushing = true
+        condition.unlock()
+        wal?.flush()
+        condition.lock()
+        flushing = false
+        flushes += 1
+        durable = max(durable, covered)
+        condition.broadcast()
+    }
+
+    /// Removes and returns the callbacks whose commit is on disk (with `condition` locked).
+    private func takeReadyCallbacks() -> [@Sendable () -> Void] {
+        guard let first = callbacks.first, first.number <= durable else { return [] }
+        let ready = callbacks.prefix { $0.number <= durable }
+        callbacks.removeFirst(ready.count)
+        return ready.map { $0.run }
     }
 }
 

@@ -420,6 +420,91 @@ enum Schema {
                 ALTER TABLE reservation ADD COLUMN processor_note TEXT;
                 """)
         }
+        migrator.registerMigration("v10-fewer-pages-per-completion") { db in
+            // Every page a transaction changes is one more WAL frame written (inside the write
+            // lock) and flushed; a completion is three transactions, so each index it touches
+            // costs up to three frames. Here, for the plain completion:
+            // - an attempt is one B-tree keyed by its session and number (WITHOUT ROWID), instead
+            //   of a rowid table with two unique indexes of random keys beside it: every lookup
+            //   of an attempt goes through its session (its `id` names it in URLs and logs);
+            // - a test charge likewise is one B-tree keyed by its idempotency key, plus its id;
+            // - only the sessions the sweeper may expire are indexed by expiry (open, not being
+            //   paid): a session a link makes being paid, then completed, no longer enters that
+            //   index and leaves it;
+            // - sessions are indexed by payment link or checkout link only when they have one.
+            try db.execute(sql: """
+                CREATE TABLE reservation_v10 (
+                    checkout_session_id TEXT NOT NULL REFERENCES checkout_session(id),
+                    attempt INTEGER NOT NULL CHECK (attempt >= 1),
+                    id TEXT NOT NULL,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    idempotency_key TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('charging', 'requires_action', 'settled', 'released')),
+                    checkout_link_id TEXT REFERENCES checkout_link(id),
+                    promo_code_id TEXT REFERENCES promo_code(id),
+                    promo_code TEXT,
+                    amount INTEGER NOT NULL CHECK (amount >= 0),
+                    currency TEXT NOT NULL,
+                    discount_amount INTEGER NOT NULL DEFAULT 0,
+                    customer_email TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    billing_address TEXT,
+                    card_brand TEXT,
+                    card_last4 TEXT,
+                    processor TEXT NOT NULL,
+                    processor_reference TEXT,
+                    processor_note TEXT,
+                    action_url TEXT,
+                    outcome TEXT,
+                    expires_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    resolved_at INTEGER,
+                    PRIMARY KEY (checkout_session_id, attempt)
+                ) WITHOUT ROWID;
+                INSERT INTO reservation_v10 (checkout_session_id, attempt, id, organization_id, livemode, idempotency_key, state,
+                    checkout_link_id, promo_code_id, promo_code, amount, currency, discount_amount, customer_email, customer_name,
+                    billing_address, card_brand, card_last4, processor, processor_reference, processor_note, action_url, outcome,
+                    expires_at, created_at, resolved_at)
+                SELECT checkout_session_id, attempt, id, organization_id, livemode, idempotency_key, state,
+                    checkout_link_id, promo_code_id, promo_code, amount, currency, discount_amount, customer_email, customer_name,
+                    billing_address, card_brand, card_last4, processor, processor_reference, processor_note, action_url, outcome,
+                    expires_at, created_at, resolved_at
+                FROM reservation;
+                DROP TABLE reservation;
+                ALTER TABLE reservation_v10 RENAME TO reservation;
+                CREATE UNIQUE INDEX reservation_active_by_session ON reservation(checkout_session_id)
+                    WHERE state IN ('charging', 'requires_action');
+
+                CREATE TABLE test_charge_v10 (
+                    idempotency_key TEXT PRIMARY KEY NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
+                    livemode INTEGER NOT NULL,
+                    amount INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('succeeded', 'declined', 'requires_action', 'failed')),
+                    decline_code TEXT,
+                    decline_message TEXT,
+                    amount_refunded INTEGER NOT NULL DEFAULT 0,
+                    return_url TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO test_charge_v10 SELECT idempotency_key, id, organization_id, livemode, amount, currency, status,
+                    decline_code, decline_message, amount_refunded, return_url, created_at FROM test_charge;
+                DROP TABLE test_charge;
+                ALTER TABLE test_charge_v10 RENAME TO test_charge;
+
+                DROP INDEX checkout_session_open_by_expiry;
+                CREATE INDEX checkout_session_open_by_expiry ON checkout_session(expires_at)
+                    WHERE status = 'open' AND payment_status != 'processing';
+                DROP INDEX checkout_session_by_link;
+                CREATE INDEX checkout_session_by_link ON checkout_session(payment_link_id, seq) WHERE payment_link_id IS NOT NULL;
+                DROP INDEX checkout_session_by_checkout_link;
+                CREATE INDEX checkout_session_by_checkout_link ON checkout_session(checkout_link_id, seq)
+                    WHERE checkout_link_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -95,11 +95,32 @@ public final class Store: Sendable {
         return value
     }
 
+    /// Runs `body` while no other thread of this process can start a write: the writes it makes
+    /// (each its own transaction, committed as it ends) follow one another with no other write
+    /// between them. For a few short writes with no I/O between them, so that they cost one
+    /// acquisition of the write lock instead of one each; never around a network round trip.
+    public func exclusively<T>(_ body: () throws -> T) rethrows -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return try body()
+    }
+
     /// Returns once every commit made so far is on disk. Call it before anything read from the
     /// database leaves the process in a way that cannot be taken back (a webhook): another
     /// thread's commit is visible to readers slightly before it is durable.
     public func waitUntilDurable() {
         groupCommit.waitUntilDurable()
+    }
+
+    /// Whether every commit made so far is on disk.
+    public var isDurable: Bool { groupCommit.isDurable() }
+
+    /// Runs `then` once every commit made so far is on disk, without blocking this thread: at
+    /// once when it already is, else on the group-commit thread right after the flush that covers
+    /// it. For answers that must not show what a power cut could undo, sent by a thread that has
+    /// other work to do meanwhile (an HTTP worker). `then` must be short: hand the rest over.
+    public func whenDurable(then: @escaping @Sendable () -> Void) {
+        groupCommit.whenDurable(then: then)
     }
 
     /// How many write transactions this process has committed. Anything computed from the database
@@ -112,6 +133,8 @@ public final class Store: Sendable {
 
     /// Closes every connection; later calls fail. Called once at shutdown.
     public func close() throws {
+        // Callbacks still waiting for a flush get it first.
+        groupCommit.stop()
         if let pool = writer as? DatabasePool {
             try pool.close()
         } else if let queue = writer as? DatabaseQueue {

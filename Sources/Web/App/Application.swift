@@ -213,15 +213,20 @@ struct TopLevelRouter: Sendable {
         // With group commit another request's commit is visible a moment before it is flushed.
         // Waiting for every commit so far keeps an answer from showing a payment that a power
         // cut could still undo; when nothing is being written it costs a lock and a comparison.
+        // The wait does not hold the worker thread: the connection is suspended until the flush
+        // that covers the answer, and the thread serves other requests meanwhile, whose commits
+        // then share the next flush.
         switch route(request) {
         case .response(let response):
-            store.waitUntilDurable()
-            return .response(response)
+            // Nothing unflushed to wait for (most reads): answered on this thread at once.
+            if store.isDurable { return .response(response) }
+            return .later { [store] answer in
+                store.whenDurable { answer(response) }
+            }
         case .later(let work):
             return .later { [store] answer in
                 work { response in
-                    store.waitUntilDurable()
-                    answer(response)
+                    store.whenDurable { answer(response) }
                 }
             }
         }

@@ -15,10 +15,10 @@ struct CrossSitePolicy: Sendable {
     /// Whether a state-changing request with these headers may proceed on a server whose pages
     /// live at `publicURL`.
     static func allows(_ headers: HTTPHeaders, publicURL: String) -> Bool {
-        if let site = headers["Sec-Fetch-Site"]?.trimmingCharacters(in: .whitespaces).lowercased() {
+        if let site = headers["Sec-Fetch-Site"]?.trimmingWhitespace(newlines: false).lowercased() {
             return site == "same-origin" || site == "none"
         }
-        guard let origin = headers["Origin"]?.trimmingCharacters(in: .whitespaces), origin.lowercased() != "null" else {
+        guard let origin = headers["Origin"]?.trimmingWhitespace(newlines: false), origin.lowercased() != "null" else {
             return true
         }
         guard let theirs = Self.origin(of: origin), let ours = Self.origin(of: publicURL) else { return false }

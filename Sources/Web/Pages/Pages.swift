@@ -111,25 +111,37 @@ final class Pages: Sendable {
     }
 
     private func submitForm(_ request: Request) throws -> Reply {
-        guard let (target, subject) = try resolve(request.pathSegments) else { return .response(notFound()) }
-        let now = time.now(for: subject.scope)
         let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased()
-        guard contentType == "application/x-www-form-urlencoded" else {
-            return .response(message(status: 415, heading: "Unsupported form", testMode: subject.scope.mode == .test,
-                                     text: "The form was sent in a format this page does not read. Go back and submit it again."))
-        }
-        let form = FormData(request.body)
-        // The form token guards the form, not a billing rule: it runs on the wall clock.
-        guard signer.isValid(form["csrf_token"], for: request.path, at: time.wall.now()) else {
-            return .response(message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
-                                     text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again."))
-        }
+            .trimmingWhitespace(newlines: false).lowercased()
+        let isForm = contentType == "application/x-www-form-urlencoded"
+        let form = FormData(isForm ? request.body : [])
         let input = CheckoutFormInput(
             email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
             cardCVC: form["card_cvc"], addressLine1: form["address_line1"], addressLine2: form["address_line2"],
             addressCity: form["address_city"], addressPostalCode: form["address_postal_code"],
             addressCountry: form["address_country"], promoCode: form["promo_code"])
+        // One snapshot for the link or session, the quote of the code typed and the processor that
+        // would charge: each read transaction starts with a cold page cache once anything was
+        // written, so one read costs much less than three. It only reads; what the form is
+        // allowed to do is decided below, in the same order as ever (404, 415, 403).
+        // The discount shown and the card requirement come from this quote; the completion
+        // computes it again under the write lock and decides on that one.
+        guard let (target, subject, (now, quoted, processor)) = try resolve(request.pathSegments, also: { ledger, subject in
+            let now = time.now(for: subject.scope)
+            return (now,
+                    try ledger.quote(subtotal: subject.price, planID: subject.plan?.id, code: input.promoCode,
+                                     acceptsCodes: subject.acceptsPromoCodes, in: subject.scope, now: now),
+                    flow.processor(for: subject.scope, in: ledger))
+        }) else { return .response(notFound()) }
+        guard isForm else {
+            return .response(message(status: 415, heading: "Unsupported form", testMode: subject.scope.mode == .test,
+                                     text: "The form was sent in a format this page does not read. Go back and submit it again."))
+        }
+        // The form token guards the form, not a billing rule: it runs on the wall clock.
+        guard signer.isValid(form["csrf_token"], for: request.path, at: time.wall.now()) else {
+            return .response(message(status: 403, heading: "Please reload the page", testMode: subject.scope.mode == .test,
+                                     text: "This form has expired or did not come from this page, so nothing was charged. Reload the page and submit it again."))
+        }
         let actions = formActions(for: target)
         if case .session(let session) = target, session.availability(at: now) == .completed {
             return .response(redirect(to: PageURLs.session(publicURL: "", token: session.token)))
@@ -150,14 +162,9 @@ final class Pages: Sendable {
         // field (a merchant's test posting `action=pay&promo_code=…`) pays at once.
         let codeChanged = form.has("quoted_promo_code") && !Self.sameCode(form["quoted_promo_code"], input.promoCode)
         let applying = form["action"] == "apply_promo" || codeChanged
-        // The discount shown and the card requirement come from a quote computed here; the
-        // completion computes it again under the write lock and decides on that one.
         let undiscounted = PriceQuote(subtotal: subject.price)
         let quote: PriceQuote
-        switch try store.read({ ledger in
-            try ledger.quote(subtotal: subject.price, planID: subject.plan?.id, code: input.promoCode,
-                             acceptsCodes: subject.acceptsPromoCodes, in: subject.scope, now: now)
-        }) {
+        switch quoted {
         case .success(let value):
             quote = value
         case .failure(let rejection):
@@ -182,7 +189,8 @@ final class Pages: Sendable {
         } catch {
             return page(422, quote, error, "Please correct the fields marked below.")
         }
-        return try pay(target, path: request.path, subject: subject, details: details, input: input, quote: quote, now: now)
+        return try pay(target, path: request.path, subject: subject, details: details, input: input, quote: quote,
+                       processor: processor, now: now)
     }
 
     /// Whether `target` takes payment at `now`.
@@ -198,7 +206,14 @@ final class Pages: Sendable {
 
     /// The link or session a path names, with what it sells; nil when there is none.
     private func resolve(_ segments: [Substring]) throws -> (Target, CheckoutSubject)? {
-        try store.read { ledger -> (Target, CheckoutSubject)? in
+        try resolve(segments, also: { _, _ in () }).map { ($0.0, $0.1) }
+    }
+
+    /// The link or session a path names, with what it sells and what `also` reads of it in the
+    /// same snapshot; nil when there is none.
+    private func resolve<Extra>(_ segments: [Substring],
+                                also: (Ledger, CheckoutSubject) throws -> Extra) throws -> (Target, CheckoutSubject, Extra)? {
+        try store.read { ledger -> (Target, CheckoutSubject, Extra)? in
             let target: Target
             switch segments.count {
             case 1 where Identifier.looksLike(String(segments[0]), prefix: "pl"):
@@ -219,7 +234,8 @@ final class Pages: Sendable {
             default:
                 return nil
             }
-            return (target, try subject(of: target, in: ledger))
+            let subject = try subject(of: target, in: ledger)
+            return (target, subject, try also(ledger, subject))
         }
     }
 
@@ -313,7 +329,7 @@ final class Pages: Sendable {
 
     /// Whether two promo code fields name the same code (codes are compared trimmed, in upper case).
     private static func sameCode(_ first: String, _ second: String) -> Bool {
-        first.trimmingCharacters(in: .whitespaces).uppercased() == second.trimmingCharacters(in: .whitespaces).uppercased()
+        first.trimmingWhitespace(newlines: false).uppercased() == second.trimmingWhitespace(newlines: false).uppercased()
     }
 
     /// Origins the form may lead to besides this server: the success or redirect URL's.

@@ -42,9 +42,11 @@ final class PaymentFlow: Sendable {
         case unknown(CheckoutSession?)
     }
 
-    /// Which processor charges for `scope` now (its name is stored with each attempt). Looked
-    /// up once per payment: the lookup reads the organization's connected account.
-    func processor(for scope: Scope) -> any PaymentProcessor { processors.processor(for: scope) }
+    /// Which processor charges for `scope` now (its name is stored with each attempt), read in
+    /// `ledger`. Looked up once per payment: the lookup reads the organization's connected account.
+    func processor(for scope: Scope, in ledger: Ledger) -> any PaymentProcessor {
+        processors.processor(for: scope, in: ledger)
+    }
 
     /// Marks the attempt `id` as this process's before its reservation is even written, so the
     /// recovery pass can never take an attempt about to be charged here for a lost one. Call
@@ -73,7 +75,7 @@ final class PaymentFlow: Sendable {
         // takes every later commit (the charge's included) with it.
         if !processor.recordsInThisDatabase { store.waitUntilDurable() }
         let journal = ChargeJournal { note in
-            try store.write { try $0.journalReservation(id: reservation.id, note: note) }
+            try store.write { try $0.journalReservation(reservation.key, note: note) }
         }
         switch processor.charge(request, card: card, journal: journal) {
         case .succeeded(let reference):
@@ -85,7 +87,7 @@ final class PaymentFlow: Sendable {
             return release(reservation, outcome: "processor_error") { .failed($0) } ?? .failed(session)
         case .requiresAction(let reference, let url):
             do {
-                try store.write { try $0.markRequiresAction(reservationID: reservation.id, reference: reference, actionURL: url) }
+                try store.write { try $0.markRequiresAction(reservation.key, reference: reference, actionURL: url) }
                 return .requiresAction(session, url: url)
             } catch {
                 logger.error("recording a bank step failed", metadata: ["reservation": "\(reservation.id)", "error": "\(error)"])
@@ -110,7 +112,7 @@ final class PaymentFlow: Sendable {
         }
         guard let session = try? self.session(of: reservation) else { return nil }
         // Read again: the note or the reference may have been written since the caller's copy.
-        let current = ((try? store.read { try $0.reservation(id: reservation.id) }) ?? nil) ?? reservation
+        let current = ((try? store.read { try $0.reservation(reservation.key) }) ?? nil) ?? reservation
         guard current.state.isActive else { return nil }
         let request = chargeRequest(current, session: session)
         let reference = current.processorReference, note = current.processorNote
@@ -126,7 +128,7 @@ final class PaymentFlow: Sendable {
         case .notFound:
             return release(reservation, outcome: "not_charged") { .failed($0) }
         case .requiresAction(let reference, let url):
-            try? store.write { try $0.markRequiresAction(reservationID: reservation.id, reference: reference, actionURL: url) }
+            try? store.write { try $0.markRequiresAction(reservation.key, reference: reference, actionURL: url) }
             return .requiresAction(session, url: url)
         case .unknown(let reason):
             logger.warning("could not ask the processor about an attempt",
@@ -204,12 +206,16 @@ final class PaymentFlow: Sendable {
     private func settle(_ reservation: Reservation, session reserved: CheckoutSession? = nil, reference: String) -> Result {
         let scope = reservation.scope
         do {
-            let outcome = try store.write { ledger -> SettleOutcome in
+            // Relaxed, as every write whose outcome leaves the process only through what waits for
+            // the flush: the answer to the customer (`TopLevelRouter` sends nothing before every
+            // commit it could have seen is on disk) and the webhooks (the dispatcher waits too).
+            // So the HTTP worker that settles does not sleep through the flush.
+            let outcome = try store.write(durability: .relaxed) { ledger -> SettleOutcome in
                 let now = time.now(for: scope)
                 let outcome = if let reserved {
                     try ledger.settle(reservation, of: reserved, reference: reference, now: now)
                 } else {
-                    try ledger.settle(reservationID: reservation.id, reference: reference, now: now)
+                    try ledger.settle(reservation.key, reference: reference, now: now)
                 }
                 if case .completed(let session, let effects) = outcome {
                     try EventLog.completion(session, effects, Representation(publicURL: publicURL.value, now: now, handle: ""),
@@ -244,8 +250,10 @@ final class PaymentFlow: Sendable {
     /// release could not be written (the recovery pass releases it later).
     private func release(_ reservation: Reservation, outcome: String, then result: (CheckoutSession) -> Result) -> Result? {
         do {
-            let released = try store.write { ledger in
-                try ledger.release(reservationID: reservation.id, outcome: outcome, now: time.now(for: reservation.scope))
+            // Relaxed, as the settle above; a release a power cut loses leaves the attempt to the
+            // recovery pass, which asks the processor again.
+            let released = try store.write(durability: .relaxed) { ledger in
+                try ledger.release(reservation.key, outcome: outcome, now: time.now(for: reservation.scope))
             }
             switch released {
             case .released(let session, _): return result(session)

@@ -34,7 +34,16 @@ final class ProcessorDirectory: PaymentProcessorDirectory {
                                   message: "This checkout is not served over a secure connection, so it cannot take live payments. You have not been charged.")
 
     func processor(for scope: Scope) -> any PaymentProcessor {
-        let connected = account(for: scope)
+        do {
+            return try store.read { ledger in processor(for: scope, in: ledger) }
+        } catch {
+            logger.error("reading a processor account failed", metadata: ["organization": "\(scope.organizationID)", "error": "\(error)"])
+            return Self.broken
+        }
+    }
+
+    func processor(for scope: Scope, in ledger: Ledger) -> any PaymentProcessor {
+        let connected = account(for: scope, in: ledger)
         if scope.mode == .live {
             guard connected != nil || live != nil else { return UnavailableProcessor() }
             guard allowInsecureLive || publicURL.value.lowercased().hasPrefix("https://") else {
@@ -49,7 +58,12 @@ final class ProcessorDirectory: PaymentProcessorDirectory {
         let current = processor(for: scope)
         if current.name == name { return current }
         switch name {
-        case "stripe": return account(for: scope)
+        case "stripe":
+            do {
+                return try store.read { ledger in account(for: scope, in: ledger) }
+            } catch {
+                return Self.broken
+            }
         case testCards.name where scope.mode == .test: return testCards
         case live?.name where scope.mode == .live: return live
         case "none": return UnavailableProcessor()
@@ -57,18 +71,21 @@ final class ProcessorDirectory: PaymentProcessorDirectory {
         }
     }
 
-    /// The Stripe processor of the account connected for `scope`, if any.
+    /// What a connected account that cannot be used answers: it refuses payments rather than
+    /// fall back to another processor.
+    private static let broken = UnavailableProcessor(decline: Decline(
+        code: "processor_unavailable", message: "This merchant's payment processor cannot be reached right now. You have not been charged."))
+
+    /// The Stripe processor of the account connected for `scope`, if any, read in `ledger`.
     /// A connected account that cannot be used (its database row unreadable, its key sealed with
-    /// another master key) refuses payments rather than fall back to another processor.
-    private func account(for scope: Scope) -> (any PaymentProcessor)? {
-        let broken = UnavailableProcessor(decline: Decline(
-            code: "processor_unavailable", message: "This merchant's payment processor cannot be reached right now. You have not been charged."))
+    /// another master key) refuses payments.
+    private func account(for scope: Scope, in ledger: Ledger) -> (any PaymentProcessor)? {
         let found: ProcessorAccount?
         do {
-            found = try store.read { try $0.processorAccount(in: scope) }
+            found = try ledger.processorAccount(in: scope)
         } catch {
             logger.error("reading a processor account failed", metadata: ["organization": "\(scope.organizationID)", "error": "\(error)"])
-            return broken
+            return Self.broken
         }
         guard let account = found else { return nil }
         do {
@@ -76,7 +93,7 @@ final class ProcessorDirectory: PaymentProcessorDirectory {
                                    logger: logger)
         } catch {
             logger.error("a processor's secret key cannot be opened", metadata: ["organization": "\(scope.organizationID)", "error": "\(error)"])
-            return broken
+            return Self.broken
         }
     }
 }
