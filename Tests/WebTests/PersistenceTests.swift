@@ -165,6 +165,46 @@ import Testing
         #expect(ranHere.withLock { $0 })
     }
 
+    /// Checkpoints run on the store's own thread, beside the writer, and the WAL stays bounded
+    /// under a steady stream of commits: the writer's larger threshold lets it start over.
+    @Test func checkpointsRunBesideTheWriterAndTheWALStaysBounded() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("checkout-checkpoint-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let store = try Store(path: path)
+        let organization = try store.write { try $0.createOrganization(handle: "checkpoints", name: nil, now: Date()) }
+        let scope = Scope(organizationID: organization.organization.id, mode: .test)
+        let commits = 3000
+        var largestWAL = 0
+        for index in 0..<commits {
+            _ = try store.write(durability: .relaxed) { ledger in
+                try ledger.createPlan(PlanDraft(name: "Plan \(index)", amount: 100 + Int64(index)), in: scope, now: Date())
+            }
+            if index % 100 == 0 {
+                let size = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+                largestWAL = max(largestWAL, size)
+            }
+        }
+        // The checkpointing thread is woken every 100 commits; give it a moment to run.
+        let deadline = Date().addingTimeInterval(10)
+        while store.checkpointCount < 5, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(store.checkpointCount >= 5)
+        // A frame is a 24-byte header and a 4096-byte page: the WAL holds at most the writer's
+        // threshold of frames, plus those of the commit that crossed it.
+        #expect(largestWAL <= 32 + (4000 + 200) * (24 + 4096))
+        store.waitUntilDurable()
+        try store.close()
+        let reopened = try Store(path: path)
+        defer { try? reopened.close() }
+        var stored = 0, cursor: String?
+        repeat {
+            let page = try reopened.read { try $0.plans(in: scope, PageRequest(limit: 100, startingAfter: cursor)) }
+            stored += page.items.count
+            cursor = page.hasMore ? page.items.last?.id : nil
+        } while cursor != nil
+        #expect(stored == commits)
+    }
+
     @Test func memoryDatabaseWorks() throws {
         let server = try TestServer(databasePath: ":memory:")
         defer { server.stop() }

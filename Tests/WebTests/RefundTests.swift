@@ -137,4 +137,34 @@ import Testing
         }
         #expect(charge == [.succeeded: 1])
     }
+
+    /// A refund waits for the processor on a charge worker, not on an HTTP worker: with one HTTP
+    /// thread and a processor that takes 1.6 s, health checks sent while the refund is at the
+    /// processor are answered at once, and the refund is answered when the processor is.
+    @Test func aRefundAtASlowProcessorHoldsNoHTTPWorker() throws {
+        let server = try TestServer { configuration in
+            configuration.server.threads = 1
+            configuration.testProcessorLatency = 1.6
+        }
+        defer { server.stop() }
+        let transaction = try Self.paidTransaction(server)
+        let refunding = try server.connect()
+        let started = Date()
+        try refunding.send("POST", "/v1/refunds", headers: [
+            ("Authorization", "Bearer \(server.testKey)"), ("Content-Type", "application/json"),
+        ], body: Array(#"{"transaction":"\#(transaction)","amount":500}"#.utf8))
+        // The refund is at the processor for at least 0.8 s before it is recorded there.
+        Thread.sleep(forTimeInterval: 0.2)
+        for _ in 0..<3 {
+            let asked = Date()
+            let health = try server.request("GET", "/healthz")
+            #expect(health.status == 200)
+            #expect(Date().timeIntervalSince(asked) < 0.5, "a health check waited for the refund's processor")
+        }
+        #expect(Date().timeIntervalSince(started) < 1.5, "the health checks ran while the refund was still at the processor")
+        let refunded = try #require(try refunding.receive())
+        #expect(refunded.status == 201)
+        #expect(refunded.json["status"] as? String == "succeeded")
+        #expect(Date().timeIntervalSince(started) >= 1.5)
+    }
 }

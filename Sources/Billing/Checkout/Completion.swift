@@ -241,7 +241,9 @@ extension Ledger {
 
         var effects = CompletionEffects()
         if let linkID = reservation.checkoutLinkID {
-            try execute("""
+            // RETURNING (SQLite 3.35, PostgreSQL) says whether this completion reached the limit,
+            // without a second statement.
+            let reachedLimit = try fetchValue(Bool.self, """
                 UPDATE checkout_link SET completed_sessions_count = completed_sessions_count + 1,
                     reserved_sessions_count = reserved_sessions_count - 1,
                     active = CASE WHEN completed_sessions_limit IS NOT NULL AND completed_sessions_count + 1 >= completed_sessions_limit
@@ -249,12 +251,9 @@ extension Ledger {
                     deactivation_reason = CASE WHEN completed_sessions_limit IS NOT NULL AND completed_sessions_count + 1 >= completed_sessions_limit
                                   THEN 'limit_reached' ELSE deactivation_reason END
                 WHERE id = ?
-                """, arguments: [linkID])
-            // The whole link (its items too) is read only for the completion that turned it off.
-            let reachedLimit = try fetchValue(Bool.self, """
-                SELECT completed_sessions_limit IS NOT NULL AND completed_sessions_count = completed_sessions_limit
-                FROM checkout_link WHERE id = ?
+                RETURNING completed_sessions_limit IS NOT NULL AND completed_sessions_count = completed_sessions_limit
                 """, arguments: [linkID]) ?? false
+            // The whole link (its items too) is read only for the completion that turned it off.
             if reachedLimit, let link = try checkoutLink(id: linkID) {
                 effects.deactivatedCheckoutLink = link
             }

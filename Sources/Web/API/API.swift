@@ -42,6 +42,12 @@ final class API: Sendable {
     /// (`/v1/plans/:id`). `HEAD` is not listed: every `GET` route answers it.
     var routes: [(method: String, pattern: String)] { router.registeredRoutes }
 
+    /// Whether answering `request` makes a round trip to a payment processor (creating a refund),
+    /// so that it is better answered from a charge worker than from an HTTP worker.
+    func waitsForProcessor(_ request: Request) -> Bool {
+        request.method == "POST" && request.path == "/v1/refunds"
+    }
+
     /// Answers one request whose path starts with `/v1/`.
     func handle(_ request: Request) -> Response {
         do {

@@ -16,8 +16,8 @@ enum RefundsEndpoints {
     }
 
     /// Reserve (the amount held on the transaction), refund at the processor, record its answer
-    /// with the event and the idempotency record. The processor's round trip holds this request's
-    /// worker thread: refunds are rare beside payments.
+    /// with the event and the idempotency record. Runs on a charge worker (`API.waitsForProcessor`):
+    /// the processor's round trip holds no HTTP worker.
     static func create(_ context: APIContext, flow: PaymentFlow) throws -> Response {
         let body = context.body
         let transaction = try body.requiredString("transaction", maxLength: 64)

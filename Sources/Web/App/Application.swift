@@ -99,7 +99,7 @@ public final class Application: Sendable {
         self.api = api
         let pages = try Pages(renderer: renderer, store: store, time: time, flow: flow, workers: workers,
                               publicURL: baseURL, onCompletion: dispatcher.wake)
-        let router = TopLevelRouter(store: store, api: api, pages: pages, staticFiles: staticFiles)
+        let router = TopLevelRouter(store: store, api: api, pages: pages, staticFiles: staticFiles, workers: workers)
         let limit = configuration.server.maximumBodySize
         let errors = ProtocolErrorResponses(
             payloadTooLarge: { request in
@@ -207,6 +207,8 @@ struct TopLevelRouter: Sendable {
     let api: API
     let pages: Pages
     let staticFiles: StaticFiles
+    /// Where API requests that wait for a processor run (a refund), as the page's charges do.
+    let workers: ChargeWorkers
 
     /// The answer to `request`, sent only once everything it could have read is on disk.
     func handle(_ request: Request) -> Reply {
@@ -241,6 +243,12 @@ struct TopLevelRouter: Sendable {
             return .response(.json(200, Self.healthy))
         }
         if request.isAPI {
+            // A refund is a round trip to the processor that took the payment (seconds, at
+            // Stripe): it runs on a charge worker, the connection suspended, so the HTTP worker
+            // goes on serving others meanwhile.
+            if api.waitsForProcessor(request) {
+                return .later { [api, workers] answer in workers.run { answer(api.handle(request)) } }
+            }
             return .response(api.handle(request))
         }
         if path.hasPrefix("/static/") {
