@@ -170,6 +170,10 @@ import Testing
             #expect(outcome.status == 402)
             #expect(FormPage(response: outcome).alert == "Your bank did not confirm this payment. Nothing was charged.")
             #expect(FormPage(response: outcome).value(ofInput: "email") == "ada@example.com")
+            // The card's expiry is kept for the next try; its number and code never are.
+            #expect(FormPage(response: outcome).value(ofInput: "card_expiry") == "12/39")
+            #expect(FormPage(response: outcome).value(ofInput: "card_number") ?? "" == "")
+            #expect(FormPage(response: outcome).value(ofInput: "card_cvc") ?? "" == "")
             #expect(try server.list("/v1/transactions").isEmpty)
             let after = try server.api("GET", "/v1/checkout/sessions/\(session["id"] as! String)").json
             #expect(after["paymentStatus"] as? String == "unpaid")

@@ -65,30 +65,24 @@ import Testing
         let before = store.commitCounts
         let threads = 8, writesPerThread = 40
         let failures = Mutex<[String]>([])
-        let done = DispatchGroup()
-        for thread in 0..<threads {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                for index in 0..<writesPerThread {
-                    let relaxed = index % 5 == 4
-                    do {
-                        // The body runs under the write lock, where the next commit's number is the
-                        // current count plus one.
-                        let commit = try store.write(durability: relaxed ? .relaxed : .full) { ledger in
-                            _ = try ledger.createPlan(PlanDraft(name: "P\(thread)-\(index)", amount: Int64(100 + index)), in: scope, now: Date())
-                            return store.writeGeneration + 1
-                        }
-                        if !relaxed && store.commitCounts.durable < commit {
-                            failures.withLock { $0.append("commit \(commit) returned before it was flushed") }
-                        }
-                    } catch {
-                        failures.withLock { $0.append("\(error)") }
+        Self.onThreads(threads) { thread in
+            for index in 0..<writesPerThread {
+                let relaxed = index % 5 == 4
+                do {
+                    // The body runs under the write lock, where the next commit's number is the
+                    // current count plus one.
+                    let commit = try store.write(durability: relaxed ? .relaxed : .full) { ledger in
+                        _ = try ledger.createPlan(PlanDraft(name: "P\(thread)-\(index)", amount: Int64(100 + index)), in: scope, now: Date())
+                        return store.writeGeneration + 1
                     }
+                    if !relaxed && store.commitCounts.durable < commit {
+                        failures.withLock { $0.append("commit \(commit) returned before it was flushed") }
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
                 }
             }
         }
-        done.wait()
         #expect(failures.withLock { $0 } == [])
         let after = store.commitCounts
         let commits = after.commits - before.commits
@@ -124,30 +118,24 @@ import Testing
         let threads = 8, writesPerThread = 50
         let failures = Mutex<[String]>([])
         let called = Mutex<[UInt64: Int]>([:])
-        let done = DispatchGroup()
-        for thread in 0..<threads {
-            done.enter()
-            Thread.detachNewThread {
-                defer { done.leave() }
-                for index in 0..<writesPerThread {
-                    do {
-                        let commit = try store.write(durability: .relaxed) { ledger in
-                            _ = try ledger.createPlan(PlanDraft(name: "C\(thread)-\(index)", amount: 100), in: scope, now: Date())
-                            return store.writeGeneration + 1
-                        }
-                        store.whenDurable {
-                            if store.commitCounts.durable < commit {
-                                failures.withLock { $0.append("commit \(commit) called back before it was flushed") }
-                            }
-                            called.withLock { $0[commit, default: 0] += 1 }
-                        }
-                    } catch {
-                        failures.withLock { $0.append("\(error)") }
+        Self.onThreads(threads) { thread in
+            for index in 0..<writesPerThread {
+                do {
+                    let commit = try store.write(durability: .relaxed) { ledger in
+                        _ = try ledger.createPlan(PlanDraft(name: "C\(thread)-\(index)", amount: 100), in: scope, now: Date())
+                        return store.writeGeneration + 1
                     }
+                    store.whenDurable {
+                        if store.commitCounts.durable < commit {
+                            failures.withLock { $0.append("commit \(commit) called back before it was flushed") }
+                        }
+                        called.withLock { $0[commit, default: 0] += 1 }
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
                 }
             }
         }
-        done.wait()
         // The last few callbacks may still wait for their flush: closing runs them.
         let after = store.commitCounts
         try store.close()
@@ -203,6 +191,19 @@ import Testing
             cursor = page.hasMore ? page.items.last?.id : nil
         } while cursor != nil
         #expect(stored == commits)
+    }
+
+    /// Runs `body` on `count` threads at once (each given its number), and returns when all end.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchGroup()
+        for thread in 0..<count {
+            done.enter()
+            Thread.detachNewThread {
+                defer { done.leave() }
+                body(thread)
+            }
+        }
+        done.wait()
     }
 
     @Test func memoryDatabaseWorks() throws {

@@ -137,6 +137,19 @@ extension CheckoutSession {
     public static let minimumLifetime: TimeInterval = 30 * 60
     /// Random characters of a token.
     static let tokenLength = 32
+
+    /// A new session's id and page token.
+    public struct Identity: Sendable {
+        /// `cs_…`
+        public let id: String
+        /// The random part of its page URL.
+        public let token: String
+
+        /// Freshly drawn: a caller that writes under the write lock draws them before taking it.
+        public static func new() -> Identity {
+            Identity(id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength))
+        }
+    }
 }
 
 /// URLs merchants give for redirects: absolute, http or https, with a host, at most 2048

@@ -87,9 +87,11 @@ extension Ledger {
                            now: now, wallTime: wallTime, attemptID: attemptID)
     }
 
-    /// Starts paying a payment link: its session is created, being paid, in this transaction.
+    /// Starts paying a payment link: its session is created, being paid, in this transaction, with
+    /// `identity` (drawn by the caller before the write lock, or here).
     public func reservePaymentLink(_ link: PaymentLink, details: CheckoutDetails, processor: String, now: Date,
-                                   wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome {
+                                   wallTime: Date, attemptID: String = Reservation.newID(),
+                                   identity: CheckoutSession.Identity = .new()) throws -> ReserveOutcome {
         // Re-read inside the transaction: the link may have changed since the page was opened.
         let current = try paymentLink(id: link.id, in: link.scope)
         let plan = try current.planID.map { try self.plan(id: $0, in: current.scope) }
@@ -97,7 +99,7 @@ extension Ledger {
         guard availability.isOpen else { return .unavailable(availability) }
         let start = now.truncatedToSeconds
         let session = CheckoutSession(
-            id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength), scope: current.scope,
+            id: identity.id, token: identity.token, scope: current.scope,
             paymentLinkID: current.id, planID: plan?.id, kind: plan?.isRecurring == true ? .subscription : .oneTime,
             price: current.price, description: current.description ?? plan?.description, storedStatus: .open,
             customerEmail: nil, customerPhone: nil, customerName: nil, successURL: nil, metadata: current.metadata,
@@ -115,14 +117,15 @@ extension Ledger {
     /// turned off or sold out since is refused all the same; its price and settings are those of
     /// that read, as if the request had come that moment earlier.
     public func reserveCheckoutLink(_ link: CheckoutLink, details: CheckoutDetails, processor: String, now: Date,
-                                    wallTime: Date, attemptID: String = Reservation.newID()) throws -> ReserveOutcome {
+                                    wallTime: Date, attemptID: String = Reservation.newID(),
+                                    identity: CheckoutSession.Identity = .new()) throws -> ReserveOutcome {
         let availability = link.availability(at: now)
         guard availability.isOpen else { return .unavailable(availability) }
         let start = now.truncatedToSeconds
         var successURL: String?
         if case .redirect(let url) = link.afterCompletion { successURL = url }
         var session = CheckoutSession(
-            id: Identifier.make("cs"), token: Identifier.random(CheckoutSession.tokenLength), scope: link.scope,
+            id: identity.id, token: identity.token, scope: link.scope,
             paymentLinkID: nil, planID: nil, kind: .oneTime, price: link.total, description: link.title,
             storedStatus: .open, customerEmail: nil, customerPhone: nil, customerName: nil, successURL: successURL,
             metadata: link.metadata, expiresAt: start.addingTimeInterval(CheckoutSession.maximumLifetime), createdAt: start)
@@ -187,7 +190,7 @@ extension Ledger {
                                                   arguments: [session.id]) ?? 0) + 1
         let at = wallTime.truncatedToSeconds
         let charged = amount.minorUnits > 0
-        let reservation = Reservation(
+        var reservation = Reservation(
             id: attemptID, scope: session.scope, checkoutSessionID: session.id, attempt: attempt,
             idempotencyKey: "\(session.id)-attempt-\(attempt)", state: .charging, checkoutLinkID: session.checkoutLinkID,
             promoCodeID: quote.promo?.id, promoCode: quote.promo?.code, amount: amount, discountAmount: quote.discount.minorUnits,
@@ -195,6 +198,7 @@ extension Ledger {
             cardBrand: charged ? details.card?.brand : nil, cardLast4: charged ? details.card?.last4 : nil,
             processor: charged ? processor : "none", processorReference: nil, actionURL: nil,
             expiresAt: at.addingTimeInterval(Reservation.lifetime), createdAt: at)
+        if charged { reservation.cardExpiry = details.card?.expiryText }
         try insert(reservation)
         guard charged else {
             // Nothing to charge: settled in this same transaction.

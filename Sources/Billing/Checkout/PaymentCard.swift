@@ -17,6 +17,13 @@ public struct PaymentCard: Sendable {
     /// The last four digits, the only part of the number ever kept.
     public var last4: String { String(number.suffix(4)) }
 
+    /// The expiry as the form takes it, `MM/YY`.
+    public var expiryText: String {
+        let month = expiryMonth < 10 ? "0\(expiryMonth)" : "\(expiryMonth)"
+        let year = expiryYear % 100
+        return month + "/" + (year < 10 ? "0\(year)" : "\(year)")
+    }
+
     /// The brand a number belongs to, from its leading digits.
     static func brand(of number: String) -> String {
         let digits = Array(number.utf8).map { Int($0) - 48 }

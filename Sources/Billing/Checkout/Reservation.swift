@@ -67,6 +67,8 @@ public struct Reservation: Sendable, Equatable {
     /// Of the card; nil when nothing is charged.
     public let cardBrand: String?
     public let cardLast4: String?
+    /// The card's expiry as the form shows it (`MM/YY`); nil when nothing is charged.
+    public var cardExpiry: String? = nil
     /// Which processor charges it (`test`, `stripe`).
     public let processor: String
     /// The processor's id for the charge, once known.
@@ -86,15 +88,15 @@ extension Ledger {
         try execute("""
             INSERT INTO reservation (id, organization_id, livemode, checkout_session_id, attempt, idempotency_key, state,
                 checkout_link_id, promo_code_id, promo_code, amount, currency, discount_amount, customer_email, customer_name,
-                billing_address, card_brand, card_last4, processor, processor_reference, action_url, expires_at, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                billing_address, card_brand, card_last4, card_expiry, processor, processor_reference, action_url, expires_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 reservation.id, reservation.scope.organizationID, reservation.scope.livemode, reservation.checkoutSessionID,
                 reservation.attempt, reservation.idempotencyKey, reservation.state.rawValue, reservation.checkoutLinkID,
                 reservation.promoCodeID, reservation.promoCode, reservation.amount.minorUnits, reservation.amount.currency.code,
                 reservation.discountAmount, reservation.email, reservation.name,
                 try reservation.billingAddress.map(AddressColumn.encode), reservation.cardBrand, reservation.cardLast4,
-                reservation.processor, reservation.processorReference, reservation.actionURL,
+                reservation.cardExpiry, reservation.processor, reservation.processorReference, reservation.actionURL,
                 reservation.expiresAt.unixSeconds, reservation.createdAt.unixSeconds,
             ])
     }
@@ -167,5 +169,6 @@ extension Reservation {
             processorReference: row["processor_reference"], actionURL: row["action_url"],
             expiresAt: Date(unixSeconds: row["expires_at"]), createdAt: Date(unixSeconds: row["created_at"]))
         processorNote = row["processor_note"]
+        cardExpiry = row["card_expiry"]
     }
 }

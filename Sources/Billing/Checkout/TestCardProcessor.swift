@@ -46,11 +46,13 @@ public struct TestCardProcessor: PaymentProcessor {
         default: (status, decline) = (.succeeded, nil)
         }
         let charge: TestCharge
+        // Drawn before the write lock, as the pages do.
+        let id = Identifier.make("test_ch")
         do {
             // Relaxed: the settle that follows (or the answer) waits for it, and a power cut that
             // loses it loses the attempt before it too.
             charge = try store.write(durability: .relaxed) { ledger in
-                try ledger.recordTestCharge(key: request.idempotencyKey, amount: request.amount, scope: request.scope,
+                try ledger.recordTestCharge(id: id, key: request.idempotencyKey, amount: request.amount, scope: request.scope,
                                             status: status, decline: decline, returnURL: request.returnURL, now: Date())
             }
         } catch {
@@ -152,11 +154,11 @@ public struct TestCharge: Sendable, Equatable {
 }
 
 extension Ledger {
-    /// Records a test charge under `key`; a key already used returns the charge made with it,
+    /// Records a test charge `id` under `key`; a key already used returns the charge made with it,
     /// unchanged (an idempotent retry).
-    func recordTestCharge(key: String, amount: Money, scope: Scope, status: TestCharge.Status, decline: Decline?,
+    func recordTestCharge(id: String, key: String, amount: Money, scope: Scope, status: TestCharge.Status, decline: Decline?,
                           returnURL: String, now: Date) throws -> TestCharge {
-        let made = TestCharge(id: Identifier.make("test_ch"), idempotencyKey: key, scope: scope, amount: amount, status: status,
+        let made = TestCharge(id: id, idempotencyKey: key, scope: scope, amount: amount, status: status,
                               decline: decline, returnURL: returnURL, createdAt: now.truncatedToSeconds)
         try execute("""
             INSERT INTO test_charge (id, idempotency_key, organization_id, livemode, amount, currency, status, decline_code,

@@ -3,6 +3,8 @@ import Foundation
 /// Metadata is stored as a JSON object of strings in one TEXT column.
 enum MetadataColumn {
     static func encode(_ metadata: Metadata) throws -> String {
+        // Most objects carry none: no encoder for them (every session a link makes is written so).
+        if metadata.values.isEmpty { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(metadata.values), as: UTF8.self)

@@ -426,7 +426,9 @@ enum Schema {
             // costs up to three frames. Here, for the plain completion:
             // - an attempt is one B-tree keyed by its session and number (WITHOUT ROWID), instead
             //   of a rowid table with two unique indexes of random keys beside it: every lookup
-            //   of an attempt goes through its session (its `id` names it in URLs and logs);
+            //   of an attempt goes through its session (its `id` names it in URLs and logs); it
+            //   keeps the card's expiry too (never its number or code), so that the form shown
+            //   again after the bank refused asks only for those;
             // - a test charge likewise is one B-tree keyed by its idempotency key, plus its id;
             // - only the sessions the sweeper may expire are indexed by expiry (open, not being
             //   paid): a session a link makes being paid, then completed, no longer enters that
@@ -452,6 +454,7 @@ enum Schema {
                     billing_address TEXT,
                     card_brand TEXT,
                     card_last4 TEXT,
+                    card_expiry TEXT,
                     processor TEXT NOT NULL,
                     processor_reference TEXT,
                     processor_note TEXT,

@@ -218,6 +218,9 @@ struct TopLevelRouter: Sendable {
         // The wait does not hold the worker thread: the connection is suspended until the flush
         // that covers the answer, and the thread serves other requests meanwhile, whose commits
         // then share the next flush.
+        // A health check and a static file read nothing from the database: nothing to wait for,
+        // whatever is being written (a load balancer's probe stays fast under any load).
+        if request.path == "/healthz" || request.path.hasPrefix("/static/") { return route(request) }
         switch route(request) {
         case .response(let response):
             // Nothing unflushed to wait for (most reads): answered on this thread at once.

@@ -86,6 +86,9 @@ extension Pages {
                          attemptID: String) throws -> ReserveOutcome? {
         let wallTime = time.wall.now()
         let publicURL = self.publicURL.value
+        // A link's new session's id and token are drawn here, not under the write lock: each
+        // random id is a few system calls.
+        let identity: CheckoutSession.Identity? = if case .session = target { nil } else { .new() }
         // Relaxed: nothing leaves the process on the strength of this commit alone. A charge at a
         // processor outside the database waits until it is on disk first (`PaymentFlow.charge`),
         // and every answer waits for everything committed before it (`TopLevelRouter`).
@@ -93,10 +96,10 @@ extension Pages {
             let outcome: ReserveOutcome? = switch target {
             case .link(let link):
                 try ledger.reservePaymentLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
-                                              attemptID: attemptID)
+                                              attemptID: attemptID, identity: identity ?? .new())
             case .checkoutLink(let link):
                 try ledger.reserveCheckoutLink(link, details: details, processor: processor, now: now, wallTime: wallTime,
-                                               attemptID: attemptID)
+                                               attemptID: attemptID, identity: identity ?? .new())
             case .session(let session):
                 try ledger.reserveSession(token: session.token, details: details, processor: processor, now: now,
                                           wallTime: wallTime, attemptID: attemptID)
@@ -144,7 +147,9 @@ extension Pages {
         switch reservation.state {
         case .requiresAction where request.query["payment_return"] == reservation.id && !flow.isCharging(reservation.id):
             // Back from the bank. Asking the processor is a round trip: on a charge worker.
-            let input = CheckoutFormInput(email: reservation.email, name: reservation.name,
+            // What the customer typed comes back, the card's expiry with it; its number and code
+            // were never kept.
+            let input = CheckoutFormInput(email: reservation.email, name: reservation.name, cardExpiry: reservation.cardExpiry ?? "",
                                           addressLine1: reservation.billingAddress?.line1 ?? "",
                                           addressLine2: reservation.billingAddress?.line2 ?? "",
                                           addressCity: reservation.billingAddress?.city ?? "",
