@@ -88,13 +88,7 @@ import Testing
         let commits = after.commits - before.commits
         let flushes = after.flushes - before.flushes
         #expect(commits == UInt64(threads * writesPerThread))
-        var stored = 0, cursor: String?
-        repeat {
-            let page = try store.read { try $0.plans(in: scope, PageRequest(limit: 100, startingAfter: cursor)) }
-            stored += page.items.count
-            cursor = page.hasMore ? page.items.last?.id : nil
-        } while cursor != nil
-        #expect(stored == threads * writesPerThread)
+        #expect(try Self.planCount(store, scope) == threads * writesPerThread)
         // At most one flush per durable commit: a waiter whose commit an earlier flush covered
         // does not flush again.
         #expect(flushes > 0)
@@ -187,13 +181,18 @@ import Testing
         try store.close()
         let reopened = try Store(path: path)
         defer { try? reopened.close() }
+        #expect(try Self.planCount(reopened, scope) == commits)
+    }
+
+    /// How many plans `scope` has in `store`, page by page through the API's listing.
+    static func planCount(_ store: Store, _ scope: Scope) throws -> Int {
         var stored = 0, cursor: String?
         repeat {
-            let page = try reopened.read { try $0.plans(in: scope, PageRequest(limit: 100, startingAfter: cursor)) }
+            let page = try store.read { try $0.plans(in: scope, PageRequest(limit: 100, startingAfter: cursor)) }
             stored += page.items.count
             cursor = page.hasMore ? page.items.last?.id : nil
         } while cursor != nil
-        #expect(stored == commits)
+        return stored
     }
 
     /// Runs `body` on `count` threads at once (each given its number), and returns when all end.

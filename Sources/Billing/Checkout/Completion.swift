@@ -192,7 +192,8 @@ extension Ledger {
         let charged = amount.minorUnits > 0
         var reservation = Reservation(
             id: attemptID, scope: session.scope, checkoutSessionID: session.id, attempt: attempt,
-            idempotencyKey: "\(session.id)-attempt-\(attempt)", state: .charging, checkoutLinkID: session.checkoutLinkID,
+            idempotencyKey: Reservation.Key(sessionID: session.id, attempt: attempt).idempotencyKey, state: .charging,
+            checkoutLinkID: session.checkoutLinkID,
             promoCodeID: quote.promo?.id, promoCode: quote.promo?.code, amount: amount, discountAmount: quote.discount.minorUnits,
             email: details.email, name: details.name, billingAddress: details.address,
             cardBrand: charged ? details.card?.brand : nil, cardLast4: charged ? details.card?.last4 : nil,
@@ -219,7 +220,7 @@ extension Ledger {
     /// resolved is returned as it is: settling twice records once.
     public func settle(_ key: Reservation.Key, reference: String?, now: Date) throws -> SettleOutcome {
         guard let reservation = try reservation(key) else {
-            throw BillingError.notFound("reservation", "\(key.sessionID)-attempt-\(key.attempt)")
+            throw BillingError.notFound("reservation", key.idempotencyKey)
         }
         let session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
         guard reservation.state.isActive else { return .alreadyResolved(reservation, session) }
@@ -325,7 +326,7 @@ extension Ledger {
     /// returned as it is.
     public func release(_ key: Reservation.Key, outcome: String, now: Date) throws -> SettleOutcome {
         guard let reservation = try reservation(key) else {
-            throw BillingError.notFound("reservation", "\(key.sessionID)-attempt-\(key.attempt)")
+            throw BillingError.notFound("reservation", key.idempotencyKey)
         }
         var session = try self.session(id: reservation.checkoutSessionID, in: reservation.scope)
         guard reservation.state.isActive else { return .alreadyResolved(reservation, session) }

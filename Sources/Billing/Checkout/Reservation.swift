@@ -34,6 +34,10 @@ public struct Reservation: Sendable, Equatable {
         public let sessionID: String
         /// The attempt's number in that session.
         public let attempt: Int
+
+        /// What the processor gets as `Idempotency-Key` (`cs_…-attempt-N`), and what names the
+        /// attempt in errors.
+        public var idempotencyKey: String { "\(sessionID)-attempt-\(attempt)" }
     }
 
     /// This attempt's key.

@@ -116,7 +116,7 @@ final class API: Sendable {
                                  headers: APIError.authenticationChallenges)
         let parts = header.split(separator: " ", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw malformed }
-        let credential = parts[1].trimmingCharacters(in: .whitespaces)
+        let credential = parts[1].trimmingWhitespace(newlines: false)
         switch parts[0].lowercased() {
         case "bearer":
             return credential
@@ -133,9 +133,7 @@ final class API: Sendable {
     /// The JSON body of a POST or PATCH, after checking its media type.
     private static func body(of request: Request) throws -> Body {
         if !request.body.isEmpty {
-            let type = request.headers["Content-Type"]?.split(separator: ";").first?
-                .trimmingCharacters(in: .whitespaces).lowercased()
-            guard type == "application/json" else {
+            guard request.mediaType == "application/json" else {
                 throw APIError(status: 415, code: "unsupported_media_type",
                                message: "Send the body as JSON with 'Content-Type: application/json'.",
                                param: "Content-Type")

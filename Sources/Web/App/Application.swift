@@ -275,4 +275,10 @@ struct TopLevelRouter: Sendable {
 extension Request {
     /// Whether the request is for the merchant API (answered in JSON, errors included).
     var isAPI: Bool { path == "/v1" || path.hasPrefix("/v1/") }
+
+    /// The media type of the body, lowercased, without its parameters (`text/html; charset=…`
+    /// gives `text/html`); nil without a `Content-Type`.
+    var mediaType: String? {
+        headers["Content-Type"]?.split(separator: ";").first?.trimmingWhitespace(newlines: false).lowercased()
+    }
 }

@@ -111,9 +111,7 @@ final class Pages: Sendable {
     }
 
     private func submitForm(_ request: Request) throws -> Reply {
-        let contentType = request.headers["Content-Type"]?.split(separator: ";").first?
-            .trimmingWhitespace(newlines: false).lowercased()
-        let isForm = contentType == "application/x-www-form-urlencoded"
+        let isForm = request.mediaType == "application/x-www-form-urlencoded"
         let form = FormData(isForm ? request.body : [])
         let input = CheckoutFormInput(
             email: form["email"], name: form["name"], cardNumber: form["card_number"], cardExpiry: form["card_expiry"],
