@@ -28,8 +28,8 @@ final class Checkpointer: @unchecked Sendable {
     private var pending = 0
     private var threadRunning = false
     private var stopping = false
-    /// Checkpoints run, for tests and operators.
-    private(set) var checkpoints = 0
+    /// Checkpoints run (read through `count`, under the lock).
+    private var checkpoints = 0
     private let connection: DatabaseQueue
 
     /// Commits between two checkpoints: a completion is three commits of about 24 pages in all,

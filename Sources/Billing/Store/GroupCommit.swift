@@ -10,7 +10,7 @@ import Foundation
 /// So the lock is held only for the CPU work of a transaction, and N payments that wait at the
 /// same moment cost one flush, not N.
 ///
-/// A waiter need not be a blocked thread: `whenDurable(_:then:)` queues a callback that the
+/// A waiter need not be a blocked thread: `whenDurable(then:)` queues a callback that the
 /// flushing thread of this object runs once the commit is on disk. The HTTP server answers that
 /// way (its connection suspended meanwhile), so a worker thread goes on serving other requests
 /// during a flush instead of sleeping in `fdatasync`, and every payment committed while one flush
@@ -37,8 +37,8 @@ final class GroupCommit: @unchecked Sendable {
     private var flushes: UInt64 = 0
     /// The file flushed, or nil when there is nothing to flush (`:memory:`).
     private let wal: WALFile?
-    /// Callbacks waiting for a commit to be on disk, in the order they came (and so of their
-    /// numbers, taken under this lock).
+    /// Callbacks waiting for a commit to be on disk, in the order they came (and so in the order
+    /// of their numbers, the latest commit when each came, taken under this lock).
     private var callbacks: [(number: UInt64, run: @Sendable () -> Void)] = []
     /// Whether the thread that flushes for callbacks runs (started at the first callback).
     private var flusherRunning = false
@@ -93,19 +93,19 @@ final class GroupCommit: @unchecked Sendable {
         ready.forEach { $0() }
     }
 
-    /// Whether commit `number` (by default the latest) is on disk already.
-    func isDurable(_ number: UInt64? = nil) -> Bool {
+    /// Whether every commit made so far is on disk.
+    var isDurable: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return durable >= (number ?? committed)
+        return durable >= committed
     }
 
-    /// Runs `then` once commit `number` (by default the latest), and every earlier one, is on
-    /// disk: at once on this thread when it already is, otherwise on this object's flushing
-    /// thread right after the flush that covers it. `then` must be short (hand the rest over).
-    func whenDurable(_ number: UInt64? = nil, then: @escaping @Sendable () -> Void) {
+    /// Runs `then` once every commit made so far is on disk: at once on this thread when it
+    /// already is, otherwise on this object's flushing thread right after the flush that covers
+    /// it. `then` must be short (hand the rest over).
+    func whenDurable(then: @escaping @Sendable () -> Void) {
         condition.lock()
-        let number = number ?? committed
+        let number = committed
         guard durable < number else {
             condition.unlock()
             then()

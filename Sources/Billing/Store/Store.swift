@@ -129,7 +129,7 @@ public final class Store: Sendable {
     }
 
     /// Whether every commit made so far is on disk.
-    public var isDurable: Bool { groupCommit.isDurable() }
+    public var isDurable: Bool { groupCommit.isDurable }
 
     /// Runs `then` once every commit made so far is on disk, without blocking this thread: at
     /// once when it already is, else on the group-commit thread right after the flush that covers
