@@ -6,8 +6,9 @@
 #
 # Each row is measured with wrk against our server, then against a private nginx serving a static
 # file holding exactly the body our server returned for that request (fetched once with curl).
-# The two servers are never under load at the same time. Neither writes an access log: nginx has
-# `access_log off`, and ours runs with `--log-level warning` (no per-request line).
+# The two servers are never under load at the same time. Both log as they do by default, as an
+# operator runs them: ours at `info` (a line per request, to its log file), nginx with its access
+# log (to a file); BENCH_LOG=off measures both without (`--log-level warning`, `access_log off`).
 #
 # Settings (environment):
 #   BENCH_DURATION         seconds of measurement per target (default 10)
@@ -19,6 +20,7 @@
 #   BENCH_DRAIN_POLLS      polls (about 0.2 s each) for the last delivery after a round with an endpoint (default 1200)
 #   BENCH_SLOW_LATENCY     seconds per test charge of the slow-processor row (default 0.2)
 #   BENCH_SLOW_CONNECTIONS customers at once in the slow-processor row (default 64)
+#   BENCH_LOG              on (default: both servers log every request) or off
 #
 # To add a row: if nginx should serve a copy of our body, `mirror PATH [curl args]` before
 # `start_nginx`, then `bench_row NAME OUR_URL NGINX_URL [wrk args]` (see "Rows" at the bottom).
@@ -30,6 +32,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BIN=.build/release/checkout
 DURATION=${BENCH_DURATION:-10}
+case ${BENCH_LOG:-on} in
+    on) LOG_LEVEL=info; NGINX_ACCESS_LOG=file; LOGGING="both servers log every request (ours at info, nginx's access log)" ;;
+    off) LOG_LEVEL=warning; NGINX_ACCESS_LOG=off; LOGGING="neither server logs requests" ;;
+    *) echo "bench: BENCH_LOG must be on or off" >&2; exit 2 ;;
+esac
 WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_THREADS:-2}
@@ -60,6 +67,7 @@ done
 # --- temp dir and cleanup -----------------------------------------------------------------------
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/checkout-bench.XXXXXX")
+[[ $NGINX_ACCESS_LOG == file ]] && NGINX_ACCESS_LOG="$TMP/nginx/access.log"
 OURS_PID=
 NGINX_PID=
 
@@ -104,7 +112,7 @@ free_port() {
 start_ours() {
     local db=$TMP/checkout.sqlite log=$TMP/checkout.log
     local per_ip=$(( CONNECTIONS * 2 > 256 ? CONNECTIONS * 2 : 256 ))
-    "$BIN" serve --host 127.0.0.1 --port 0 --db "$db" --log-level warning \
+    "$BIN" serve --host 127.0.0.1 --port 0 --db "$db" --log-level "$LOG_LEVEL" \
         --threads "$SERVER_THREADS" --per-ip-connections "$per_ip" >"$log" 2>&1 &
     OURS_PID=$!
     OURS=
@@ -159,7 +167,7 @@ events {
 }
 
 http {
-    access_log off;
+    access_log $NGINX_ACCESS_LOG;
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 65;
@@ -252,7 +260,7 @@ print_table() {
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${ROWS[@]}"
     echo
-    echo "ratio = ours req/s / nginx req/s. nginx serves a static file with the same body bytes; neither server logs requests."
+    echo "ratio = ours req/s / nginx req/s. nginx serves a static file with the same body bytes; $LOGGING."
     if (( ${#WARNINGS[@]} > 0 )); then
         echo
         echo "**Warnings** (rows with errors are not comparable):"
@@ -380,7 +388,7 @@ SLOW_CONNECTIONS=${BENCH_SLOW_CONNECTIONS:-64}
 SLOW_LATENCY=${BENCH_SLOW_LATENCY:-0.2}
 "$BIN" org create slow --db "$TMP/slow.sqlite" >"$TMP/slow-org.json" || die "'checkout org create' failed for the slow server."
 SLOW_KEY=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_key"])' "$TMP/slow-org.json")
-"$BIN" serve --host 127.0.0.1 --port 0 --db "$TMP/slow.sqlite" --log-level warning --threads "$SERVER_THREADS" \
+"$BIN" serve --host 127.0.0.1 --port 0 --db "$TMP/slow.sqlite" --log-level "$LOG_LEVEL" --threads "$SERVER_THREADS" \
     --per-ip-connections 1024 --test-processor-latency "$SLOW_LATENCY" --charge-concurrency "$SLOW_CONNECTIONS" >"$TMP/slow.log" 2>&1 &
 OURS_PID=$!
 SLOW=
